@@ -1,0 +1,34 @@
+"""chainrule: a deep-learning framework built from first principles.
+
+Backpropagation is the chain rule evaluated by dynamic programming over the computation graph; chainrule
+records operations on NumPy arrays and asks that graph for gradients. The public API follows PyTorch's
+names (``cr.tensor``, ``cr.nn.Linear``, ``cr.optim.SGD``); the training loop follows Keras (``fit``).
+"""
+
+from . import functional
+from .autograd import (
+    Function,
+    GradcheckError,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    gradcheck,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .backend import (
+    config,
+    get_rng,
+    get_rng_state,
+    manual_seed,
+    set_default_dtype,
+    set_rng_state,
+)
+from .creation import *  # noqa: F403
+from .functional import *  # noqa: F403
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"

@@ -1,0 +1,17 @@
+"""Floor 3: every differentiable op, one family per file. Imported as ``F`` (``import chainrule.functional as F``)."""
+
+from .activation import *  # noqa: F403
+from .activation import __all__ as _activation
+from .elementwise import *  # noqa: F403
+from .elementwise import __all__ as _elementwise
+from .indexing import *  # noqa: F403
+from .indexing import __all__ as _indexing
+from .indexing import _index_arrays  # noqa: F401  (used by Tensor.__setitem__)
+from .linalg import *  # noqa: F403
+from .linalg import __all__ as _linalg
+from .reduction import *  # noqa: F403
+from .reduction import __all__ as _reduction
+from .shape import *  # noqa: F403
+from .shape import __all__ as _shape
+
+__all__ = [*_activation, *_elementwise, *_indexing, *_linalg, *_reduction, *_shape]
