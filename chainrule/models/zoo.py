@@ -1,0 +1,32 @@
+"""Build any model of the zoo by name: ``zoo.build("mlp", hidden=(256,))``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import nn
+from .mlp import MLP
+
+__all__ = ["build", "available", "register"]
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {
+    "mlp": MLP,
+}
+
+
+def register(name: str, factory: Callable[..., nn.Module]) -> None:
+    """Add a model factory to the zoo under ``name``."""
+    _REGISTRY[name] = factory
+
+
+def available() -> list[str]:
+    """Names of the models the zoo can build."""
+    return sorted(_REGISTRY)
+
+
+def build(name: str, **kwargs: Any) -> nn.Module:
+    """Build the model called ``name`` with keyword options for its constructor."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(available())}.")
+    return _REGISTRY[name](**kwargs)
