@@ -1,23 +1,24 @@
 """Floor 2: reverse-mode automatic differentiation.
 
-Backpropagation is the chain rule evaluated by dynamic programming over the computation graph. Every
-``Function.apply`` records one node: the function, a context of what its backward needs, and its inputs.
-``backward`` orders the nodes topologically with an explicit stack (no recursion, so graphs of any depth
-work) and visits them from the output back to the leaves. A node's output gradient is complete before the node
-is visited, so each partial derivative is computed once and reused by every path through it.
+Backpropagation is the chain rule evaluated by dynamic programming over the computation graph.
+Every ``Function.apply`` records one node: the function, a context of what its backward needs, and
+its inputs. ``backward`` counts, for every node reachable from the output, how many edges lead into
+it, then visits the nodes from the output back to the leaves, each only once all its consumers have
+delivered their share (Kahn's algorithm with an explicit stack, so graphs of any depth work). A
+node's output gradient is therefore complete before the node is visited: each partial derivative is
+computed once and reused by every path through it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from . import backend
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -39,6 +40,14 @@ __all__ = [
     "GradcheckError",
 ]
 
+_ndarray = np.ndarray
+_Tensor: Any = None  # the Tensor class, registered by tensor.py (which imports this module)
+
+
+def _register_tensor_type(cls: type) -> None:
+    global _Tensor
+    _Tensor = cls
+
 
 class _GradMode(threading.local):
     def __init__(self) -> None:
@@ -59,33 +68,77 @@ def is_anomaly_enabled() -> bool:
     return _mode.anomaly
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Context manager / decorator that turns graph recording on or off."""
+class _GradModeContext(contextlib.ContextDecorator):
+    """Switches grad mode on entry and restores the previous mode on exit (re-entrant)."""
 
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self.prev = True
+    mode = True
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
+
+    def _recreate_cm(self) -> _GradModeContext:
+        # a decorator gets a fresh context per call, so recursion and threads never share state
+        fresh = copy.copy(self)
+        fresh._prev = []
+        return fresh
 
     def __enter__(self) -> None:
-        self.prev = _mode.enabled
+        self._prev.append(_mode.enabled)
         _mode.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self.prev
+        _mode.enabled = self._prev.pop()
 
 
-class no_grad(set_grad_enabled):
-    """Do not record operations (inference, parameter updates). Usable as ``with`` or decorator."""
+class no_grad(_GradModeContext):
+    """Do not record operations (inference, parameter updates).
 
-    def __init__(self) -> None:
-        super().__init__(False)
+    Usable as ``with cr.no_grad():`` or as a decorator ``@cr.no_grad()``; nests, and restores the
+    previous mode on exit.
+    """
+
+    mode = False
 
 
-class enable_grad(set_grad_enabled):
-    """Record operations even inside ``no_grad``."""
+class enable_grad(_GradModeContext):
+    """Record operations even inside ``no_grad`` (``with`` or decorator)."""
 
-    def __init__(self) -> None:
-        super().__init__(True)
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Turn graph recording on or off.
+
+    As in PyTorch, calling ``cr.set_grad_enabled(False)`` switches the mode at once; used with
+    ``with`` it restores the previous mode on exit, and as a decorator it applies only inside the
+    function.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self.mode = bool(mode)
+        self._outer: bool | None = _mode.enabled  # the mode before this call switched it
+        _mode.enabled = self.mode
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if self._outer is not None:
+            _mode.enabled = self._outer  # decorating must not change the caller's mode
+            self._outer = None
+        return super().__call__(func)
+
+    def _recreate_cm(self) -> _GradModeContext:
+        fresh = copy.copy(self)
+        fresh._prev = []
+        fresh._outer = None
+        return fresh
+
+    def __enter__(self) -> None:
+        if self._outer is not None:
+            prev, self._outer = self._outer, None
+        else:
+            prev = _mode.enabled
+        self._prev.append(prev)
+        _mode.enabled = self.mode
 
 
 class detect_anomaly(contextlib.ContextDecorator):
@@ -98,27 +151,41 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __init__(self, check_nan: bool = True) -> None:
         self.check = check_nan
-        self.prev = False
+        self._prev: list[bool] = []
+
+    def _recreate_cm(self) -> detect_anomaly:
+        return detect_anomaly(self.check)
 
     def __enter__(self) -> None:
-        self.prev = _mode.anomaly
+        self._prev.append(_mode.anomaly)
         _mode.anomaly = self.check
 
     def __exit__(self, *exc: object) -> None:
-        _mode.anomaly = self.prev
+        _mode.anomaly = self._prev.pop()
 
 
 def _check_finite(name: str, where: str, arrays: Sequence[Any]) -> None:
     for i, a in enumerate(arrays):
-        if a is None or not isinstance(a, np.ndarray) or a.dtype.kind not in "fc":
+        dtype = getattr(a, "dtype", None)
+        if dtype is None or dtype.kind not in "fc":
             continue
-        if not np.all(np.isfinite(a)):
-            what = "NaN" if np.isnan(a).any() else "Inf"
+        xp = np if isinstance(a, (np.ndarray, np.generic)) else _array_module(a)
+        finite = xp.isfinite(a)
+        if not bool(finite.all()):
+            what = "NaN" if bool(xp.isnan(a).any()) else "Inf"
             label = "output" if where == "forward" else f"gradient for input {i}"
             raise RuntimeError(
                 f"detect_anomaly: {name} ({where}) produced {what} in its {label} "
                 f"(shape {tuple(a.shape)}). The op named here is the first to produce it."
             )
+
+
+def _array_module(a: Any) -> Any:
+    if type(a) is not _ndarray and type(a).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return np
 
 
 class Context:
@@ -149,7 +216,7 @@ class Node:
     def __init__(self, fn: type[Function], ctx: Context, inputs: tuple[Any, ...]) -> None:
         self.fn = fn
         self.ctx = ctx
-        self.inputs = inputs  # Tensor or None (a constant input) per position
+        self.inputs = inputs  # Tensor or None (a constant, or needing no grad) per position
         self.retained: Any = None  # weakref to the output tensor when it retains its grad
         self.hooks: list[Callable[[Any], Any]] | None = None
         self.freed = False
@@ -170,8 +237,9 @@ class Function:
         forward(ctx, *arrays, **params) -> array
         backward(ctx, grad_out) -> one gradient (or None) per positional input
 
-    A backward may return a gradient of a broadcast shape; the engine sums it back to the input's shape.
-    ``apply(*inputs, **params)`` accepts Tensors and constants (arrays, Python numbers) and returns a Tensor.
+    A backward may return a gradient of a broadcast shape; the engine sums it back to the input's
+    shape. ``apply(*inputs, **params)`` accepts Tensors and constants (arrays, Python numbers) and
+    returns a Tensor.
     """
 
     differentiable = True
@@ -186,71 +254,88 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
-        from .tensor import Tensor
-
+        tensor_cls = _Tensor
+        record = _mode.enabled and cls.differentiable
         arrays = []
+        graph_inputs = []
         needs = []
         any_needs = False
-        record = _mode.enabled and cls.differentiable
+        xp = np
         for t in inputs:
-            if isinstance(t, Tensor):
-                arrays.append(t.data)
-                need = record and t.requires_grad
+            if isinstance(t, tensor_cls):
+                a = t.data
+                if record and t._requires_grad:
+                    any_needs = True
+                    graph_inputs.append(t)
+                    needs.append(True)
+                else:
+                    graph_inputs.append(None)
+                    needs.append(False)
             else:
-                arrays.append(t)
-                need = False
-            needs.append(need)
-            any_needs = any_needs or need
-        xp = backend.get_array_module(*arrays)
+                a = t
+                graph_inputs.append(None)
+                needs.append(False)
+            if type(a) is not _ndarray and type(a).__module__.startswith("cupy"):
+                xp = _array_module(a)
+            arrays.append(a)
         ctx = Context(xp, tuple(needs))
         out = cls.forward(ctx, *arrays, **params)
+        if type(out) is not _ndarray and xp is np:
+            out = np.asarray(out)  # NumPy turns 0-d results into scalars; keep arrays
         if _mode.anomaly:
             _check_finite(cls.__name__, "forward", [out])
-        result = Tensor._make(out)
-        if any_needs:
-            if out.dtype.kind not in "fc":
-                return result
-            result.requires_grad = True
-            result.grad_fn = Node(
-                cls, ctx, tuple(t if isinstance(t, Tensor) and t.requires_grad else None for t in inputs)
-            )
+        result = tensor_cls._make(out)
+        if any_needs and out.dtype.kind in "fc":
+            result._requires_grad = True
+            result.grad_fn = Node(cls, ctx, tuple(graph_inputs))
         return result
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``."""
+    """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
+
+    A gradient that is smaller than ``shape`` but broadcasts to it (a reduction's backward that
+    returns a kept-dims array) is broadcast up instead.
+    """
     if grad.shape == shape:
         return grad
     ndiff = grad.ndim - len(shape)
     if ndiff > 0:
         grad = grad.sum(axis=tuple(range(ndiff)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i - len(shape)] != 1)
+    if axes and grad.ndim == len(shape):
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
-
-
-def _topological_order(root: Node) -> list[Node]:
-    """Nodes reachable from ``root``, each before every node it depends on (iterative DFS)."""
-    order: list[Node] = []
-    visited: set[int] = {id(root)}
-    stack: list[tuple[Node, int]] = [(root, 0)]
-    while stack:
-        node, i = stack[-1]
-        inputs = node.inputs
-        while i < len(inputs):
-            t = inputs[i]
-            i += 1
-            if t is not None and t.grad_fn is not None and id(t.grad_fn) not in visited:
-                visited.add(id(t.grad_fn))
-                stack[-1] = (node, i)
-                stack.append((t.grad_fn, 0))
-                break
+    if grad.shape != shape:
+        xp = np if isinstance(grad, (np.ndarray, np.generic)) else _array_module(grad)
+        if grad.size == int(np.prod(shape)):
+            grad = grad.reshape(shape)
         else:
-            stack.pop()
-            order.append(node)
-    order.reverse()
-    return order
+            grad = xp.broadcast_to(grad, shape)
+    return grad
+
+
+def _collect(roots: list[Node]) -> dict[Node, int]:
+    """For every node reachable from ``roots``: how many edges lead into it (iterative DFS)."""
+    deps: dict[Node, int] = {}
+    stack: list[Node] = []
+    for r in roots:
+        if r not in deps:
+            deps[r] = 0
+            stack.append(r)
+    while stack:
+        node = stack.pop()
+        for t in node.inputs:
+            if t is None:
+                continue
+            fn = t.grad_fn
+            if fn is None:
+                continue
+            if fn in deps:
+                deps[fn] += 1
+            else:
+                deps[fn] = 1
+                stack.append(fn)
+    return deps
 
 
 def _run_backward(
@@ -261,159 +346,172 @@ def _run_backward(
 ) -> None:
     """The graph walk shared by ``Tensor.backward`` and ``grad``.
 
-    With ``capture`` (id(tensor) -> None), gradients of those tensors are stored there instead of in ``.grad``.
+    With ``capture`` (id(tensor) -> None), gradients of those tensors are stored there instead of
+    in ``.grad``.
     """
-    from .tensor import Tensor
-
-    pending: dict[int, Any] = {}
+    pending: dict[Node, Any] = {}
     delivered: set[int] = set()  # buffers already stored in some .grad during this walk
-    nodes: list[Node] = []
-    seen: set[int] = set()
+    root_nodes: list[Node] = []
     for t, g in zip(roots, grads, strict=True):
-        if t.grad_fn is None:
+        fn = t.grad_fn
+        if fn is None:
             _accumulate_leaf(t, g, capture, delivered)
             continue
-        key = id(t.grad_fn)
-        pending[key] = g if key not in pending else pending[key] + g
-        if key not in seen:
-            for n in _topological_order(t.grad_fn):
-                if id(n) not in seen:
-                    seen.add(id(n))
-                    nodes.append(n)
-    if len(roots) > 1:
-        nodes = _merge_orders(nodes)
-    anomaly = _mode.anomaly
-    with no_grad():
-        for node in nodes:
-            g = pending.pop(id(node), None)
-            if g is None:
-                continue
-            if node.freed:
-                raise RuntimeError(
-                    f"{node.name}: trying to backward through the graph a second time, but its saved "
-                    "buffers were already freed. Pass retain_graph=True to the first backward() if you "
-                    "need to backward twice."
-                )
-            if node.hooks:
-                for hook in node.hooks:
-                    out = hook(Tensor._make(g))
-                    if out is not None:
-                        g = out.data if isinstance(out, Tensor) else out
-            if node.retained is not None:
-                owner = node.retained()
-                if owner is not None:
-                    if capture is not None:
-                        if id(owner) in capture:
-                            capture[id(owner)] = g
-                    else:
-                        _accumulate_into(owner, g, delivered)
-            in_grads = node.fn.backward(node.ctx, g)
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
-            if anomaly:
-                _check_finite(node.name, "backward", in_grads)
-            if not retain_graph:
-                node.ctx.saved = None
-                node.freed = True
-            for t, ig in zip(node.inputs, in_grads, strict=False):
-                if t is None or ig is None:
-                    continue
-                if ig.shape != t.data.shape:
-                    ig = unbroadcast(ig, t.data.shape)
-                if ig.dtype != t.data.dtype:
-                    ig = ig.astype(t.data.dtype)
-                if t.grad_fn is None:
-                    _accumulate_leaf(t, ig, capture, delivered)
-                else:
-                    key = id(t.grad_fn)
-                    # sums build new arrays, so a gradient shared by several inputs is never mutated
-                    pending[key] = pending[key] + ig if key in pending else ig
-
-
-def _merge_orders(nodes: list[Node]) -> list[Node]:
-    """A single topological order over the union of several roots' graphs (Kahn's algorithm)."""
-    ids = {id(n): n for n in nodes}
-    indegree = dict.fromkeys(ids, 0)
-    for n in nodes:
-        for t in n.inputs:
-            if t is not None and t.grad_fn is not None and id(t.grad_fn) in ids:
-                indegree[id(t.grad_fn)] += 1
-    ready = [n for n in nodes if indegree[id(n)] == 0]
-    order = []
-    while ready:
-        n = ready.pop()
-        order.append(n)
-        for t in n.inputs:
-            if t is not None and t.grad_fn is not None and id(t.grad_fn) in ids:
-                k = id(t.grad_fn)
-                indegree[k] -= 1
-                if indegree[k] == 0:
-                    ready.append(t.grad_fn)
-    return order
-
-
-def _accumulate_leaf(
-    t: Any, g: Any, capture: dict[int, Any] | None, delivered: set[int]
-) -> None:
-    if not t.requires_grad:
+        if fn in pending:
+            pending[fn] = pending[fn] + g
+        else:
+            pending[fn] = g
+            root_nodes.append(fn)
+    if not root_nodes:
         return
+    deps = _collect(root_nodes)
+    ready = [n for n in root_nodes if deps[n] == 0]
+    anomaly = _mode.anomaly
+    prev_mode = _mode.enabled
+    _mode.enabled = False
+    try:
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            if g is None:
+                in_grads: Any = ()  # nothing flows through this node; release its inputs' counts
+            else:
+                in_grads = _visit(node, g, retain_graph, capture, delivered, anomaly)
+            n_grads = len(in_grads)
+            for i, t in enumerate(node.inputs):
+                if t is None:
+                    continue
+                ig = in_grads[i] if i < n_grads else None
+                fn = t.grad_fn
+                if ig is not None:
+                    data = t.data
+                    if ig.shape != data.shape:
+                        ig = unbroadcast(ig, data.shape)
+                    if ig.dtype is not data.dtype and ig.dtype != data.dtype:
+                        ig = ig.astype(data.dtype)
+                    if fn is None:
+                        _accumulate_leaf(t, ig, capture, delivered)
+                    elif fn in pending:
+                        # a sum builds a new array: a buffer shared by several inputs stays intact
+                        pending[fn] = pending[fn] + ig
+                    else:
+                        pending[fn] = ig
+                if fn is not None:
+                    left = deps[fn] - 1
+                    deps[fn] = left
+                    if left == 0:
+                        ready.append(fn)
+    finally:
+        _mode.enabled = prev_mode
+
+
+def _visit(
+    node: Node,
+    g: Any,
+    retain_graph: bool,
+    capture: dict[int, Any] | None,
+    delivered: set[int],
+    anomaly: bool,
+) -> tuple[Any, ...]:
+    """Run one node's backward on its complete output gradient ``g``."""
+    if node.freed:
+        raise RuntimeError(
+            f"{node.name}: trying to backward through the graph a second time, but its saved "
+            "buffers were already freed. Pass retain_graph=True to the first backward() if you "
+            "need to backward twice."
+        )
+    if node.hooks:
+        for hook in node.hooks:
+            out = hook(_Tensor._make(g))
+            if out is not None:
+                g = out.data if isinstance(out, _Tensor) else out
+    if node.retained is not None:
+        owner = node.retained()
+        if owner is not None:
+            if capture is not None:
+                if id(owner) in capture:
+                    capture[id(owner)] = g
+            else:
+                _accumulate_into(owner, g, delivered)
+    in_grads = node.fn.backward(node.ctx, g)
+    if type(in_grads) is not tuple:
+        in_grads = tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
+    if anomaly:
+        _check_finite(node.name, "backward", in_grads)
+    if not retain_graph:
+        node.ctx.saved = None
+        node.freed = True
+    return in_grads
+
+
+def _accumulate_leaf(t: Any, g: Any, capture: dict[int, Any] | None, delivered: set[int]) -> None:
+    if not t._requires_grad:
+        return
+    if t._hooks:
+        for hook in t._hooks:
+            out = hook(_Tensor._make(g))
+            if out is not None:
+                g = out.data if isinstance(out, _Tensor) else out
     if capture is not None:
         if id(t) in capture:
             prev = capture[id(t)]
             capture[id(t)] = g if prev is None else prev + g
         return
-    if t._hooks:
-        from .tensor import Tensor
-
-        for hook in t._hooks:
-            out = hook(Tensor._make(g))
-            if out is not None:
-                g = out.data if isinstance(out, Tensor) else out
     _accumulate_into(t, g, delivered)
 
 
-def _accumulate_into(t: Any, g: Any, delivered: set[int]) -> None:
-    from .tensor import Tensor
+def _owned(g: Any, delivered: set[int]) -> Any:
+    """``g`` itself if no other ``.grad`` holds its memory and it is writable, else a copy."""
+    if isinstance(g, np.generic):
+        return np.array(g)
+    base = g if g.base is None else g.base
+    if id(base) in delivered or not g.flags.writeable:
+        # a backward may hand one buffer to several inputs (x + x, a pass-through) or return a
+        # read-only broadcast view; optimizers and clip_grad_norm_ update .grad in place
+        return g.copy()
+    delivered.add(id(base))
+    return g
 
+
+def _accumulate_into(t: Any, g: Any, delivered: set[int]) -> None:
     if t.grad is None:
-        # A backward may hand one buffer to several inputs (x + x, a pass-through); each .grad must own
-        # its memory, since optimizers and clip_grad_norm_ update .grad in place.
-        base = g if g.base is None else g.base
-        if id(base) in delivered:
-            g = g.copy()
-        else:
-            delivered.add(id(base))
-        t.grad = Tensor._make(g)
+        t.grad = _Tensor._make(_owned(g, delivered))
     else:
         t.grad.data = t.grad.data + g
 
 
-def backward(
-    tensor: Tensor, gradient: Any = None, retain_graph: bool = False
-) -> None:
-    """Backpropagate from ``tensor`` (see ``Tensor.backward``)."""
-    from .tensor import Tensor
+def _seed_gradient(tensor: Tensor, gradient: Any, who: str) -> Any:
+    """The gradient that starts a backward walk at ``tensor``, as an array this walk may keep."""
+    data = tensor.data
+    if gradient is None:
+        if data.size != 1:
+            raise RuntimeError(
+                f"{who}: grad can be implicitly created only for scalar outputs, got shape "
+                f"{tuple(data.shape)}. Pass a gradient of that shape, or reduce (e.g. .sum()) "
+                "first."
+            )
+        xp = _array_module(data)
+        return xp.ones_like(data)
+    g = gradient.data if isinstance(gradient, _Tensor) else gradient
+    xp = _array_module(data)
+    g = xp.asarray(g)
+    if g.shape != data.shape:
+        raise RuntimeError(
+            f"{who}: gradient has shape {tuple(g.shape)} but the tensor has shape "
+            f"{tuple(data.shape)}."
+        )
+    # copy: the caller keeps its array, and .grad must not alias it
+    return g.astype(data.dtype, copy=True)
 
+
+def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
+    """Backpropagate from ``tensor`` (see ``Tensor.backward``)."""
     if not tensor.requires_grad:
         raise RuntimeError(
-            "backward: this tensor does not require grad and has no grad_fn. Create the inputs with "
-            "requires_grad=True (and do not compute it under no_grad())."
+            "backward: this tensor does not require grad and has no grad_fn. Create the inputs "
+            "with requires_grad=True (and do not compute it under no_grad())."
         )
-    if gradient is None:
-        if tensor.data.size != 1:
-            raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs, got shape "
-                f"{tuple(tensor.shape)}. Pass gradient= of that shape, or reduce (e.g. .sum()) first."
-            )
-        g = np.ones_like(tensor.data)
-    else:
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-        if g.shape != tensor.data.shape:
-            raise RuntimeError(
-                f"backward: gradient has shape {tuple(g.shape)} but the tensor has shape "
-                f"{tuple(tensor.data.shape)}."
-            )
-        g = g.astype(tensor.data.dtype, copy=False)
+    g = _seed_gradient(tensor, gradient, "backward")
     _run_backward([tensor], [g], retain_graph)
 
 
@@ -424,25 +522,43 @@ def grad(
     retain_graph: bool = False,
     allow_unused: bool = False,
 ) -> tuple[Tensor | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of stored in ``.grad``."""
-    from .tensor import Tensor
+    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of stored in ``.grad``.
 
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    Args:
+        outputs: a tensor or a sequence of tensors to differentiate.
+        inputs: leaves or intermediate tensors of the graph.
+        grad_outputs: one gradient per output (may be omitted for single-element outputs).
+        retain_graph: keep the saved buffers for another backward.
+        allow_unused: return None for an input the outputs do not depend on (else raise).
+
+    Returns:
+        One tensor (or None) per input.
+
+    Example:
+        >>> x = cr.tensor(3.0, requires_grad=True)
+        >>> cr.grad(x * x, x)[0].item()
+        6.0
+    """
+    outs = [outputs] if isinstance(outputs, _Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, _Tensor) else list(inputs)
     if grad_outputs is None:
-        gos = [None] * len(outs)
-    elif isinstance(grad_outputs, Tensor):
+        gos: list[Any] = [None] * len(outs)
+    elif isinstance(grad_outputs, _Tensor):
         gos = [grad_outputs]
     else:
         gos = list(grad_outputs)
+    if len(gos) != len(outs):
+        raise ValueError(f"grad: got {len(outs)} outputs but {len(gos)} grad_outputs.")
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad.")
     garrs = []
-    for o, go in zip(outs, gos, strict=True):
-        if go is None:
-            if o.data.size != 1:
-                raise RuntimeError("grad: grad_outputs is required for non-scalar outputs.")
-            garrs.append(np.ones_like(o.data))
-        else:
-            garrs.append(go.data if isinstance(go, Tensor) else np.asarray(go))
+    for i, (o, go) in enumerate(zip(outs, gos, strict=True)):
+        if not o.requires_grad:
+            raise RuntimeError(
+                f"grad: output {i} does not require grad (it was computed without recording)."
+            )
+        garrs.append(_seed_gradient(o, go, "grad"))
     capture: dict[int, Any] = {id(t): None for t in ins}
     saved_retained = [(t, t.grad_fn.retained) for t in ins if t.grad_fn is not None]
     for t, _ in saved_retained:
@@ -453,13 +569,17 @@ def grad(
         for t, r in saved_retained:
             t.grad_fn.retained = r
     result: list[Tensor | None] = []
-    for t in ins:
+    owners: set[int] = set()
+    for i, t in enumerate(ins):
         g = capture[id(t)]
-        if g is None and not allow_unused:
-            raise RuntimeError(
-                "grad: one of the inputs was not used to compute the outputs; pass allow_unused=True."
-            )
-        result.append(None if g is None else Tensor._make(g))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} was not used to compute the outputs; pass allow_unused=True."
+                )
+            result.append(None)
+            continue
+        result.append(_Tensor._make(_owned(g, owners)))
     return tuple(result)
 
 
@@ -485,18 +605,27 @@ def gradcheck(
         fn: function of the input tensors returning a Tensor (or a tuple of Tensors).
         inputs: tensors; those with ``requires_grad`` are checked.
         eps: finite-difference step.
-        atol, rtol: tolerances of ``|analytic - numeric| <= atol + rtol * |numeric|``.
-        raise_exception: raise ``GradcheckError`` with the worst element on failure (else return False).
+        atol: absolute tolerance of ``|analytic - numeric| <= atol + rtol * |numeric|``.
+        rtol: relative tolerance.
+        raise_exception: raise ``GradcheckError`` naming the worst element on failure (else return
+            False).
 
     Returns:
         True when every checked gradient agrees.
-    """
-    from .tensor import Tensor
 
-    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    Example:
+        >>> x = cr.randn(3, dtype="float64", requires_grad=True)
+        >>> cr.gradcheck(cr.exp, [x])
+        True
+    """
+    checked = [t for t in inputs if isinstance(t, _Tensor) and t.requires_grad]
     for t in checked:
         if t.dtype != np.float64:
-            raise TypeError(f"gradcheck: inputs must be float64 for a reliable check, got {t.dtype}.")
+            raise TypeError(
+                f"gradcheck: inputs must be float64 for a reliable check, got {t.dtype}."
+            )
+        if not isinstance(t.data, np.ndarray) or not t.data.flags.writeable:
+            t.data = np.array(t.data)  # perturbed in place below
     if not checked:
         raise ValueError("gradcheck: no input requires grad.")
 
@@ -520,16 +649,15 @@ def gradcheck(
     for k, t in enumerate(checked):
         a = np.zeros(t.shape) if analytic[k] is None else analytic[k].data
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)
-        nflat = numeric.reshape(-1)
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
+        data = t.data
+        for idx in np.ndindex(*t.shape):
+            orig = data[idx]
+            data[idx] = orig + eps
             plus = projected()
-            flat[i] = orig - eps
+            data[idx] = orig - eps
             minus = projected()
-            flat[i] = orig
-            nflat[i] = (plus - minus) / (2 * eps)
+            data[idx] = orig
+            numeric[idx] = (plus - minus) / (2 * eps)
         err = np.abs(a - numeric)
         bad = err > atol + rtol * np.abs(numeric)
         if bad.any():
@@ -537,9 +665,8 @@ def gradcheck(
                 return False
             idx = np.unravel_index(int(np.argmax(err - rtol * np.abs(numeric))), t.shape)
             raise GradcheckError(
-                f"gradcheck: input {k} (shape {tuple(t.shape)}): analytic {a[idx]!r} vs numeric "
-                f"{numeric[idx]!r} at index {tuple(int(i) for i in idx)}; {int(bad.sum())} of "
-                f"{bad.size} elements differ."
+                f"gradcheck: input {k} (shape {tuple(t.shape)}): analytic {float(a[idx])!r} vs "
+                f"numeric {float(numeric[idx])!r} at index {tuple(int(i) for i in idx)}; "
+                f"{int(bad.sum())} of {bad.size} elements differ."
             )
     return True
-

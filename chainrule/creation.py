@@ -1,4 +1,7 @@
-"""Floor 2: functions that create tensors. Random ones draw from the package generator (``manual_seed``)."""
+"""Floor 2: functions that create tensors.
+
+Random ones draw from the package generator, which ``manual_seed`` reseeds.
+"""
 
 from __future__ import annotations
 
@@ -52,8 +55,13 @@ def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = 
     return _leaf(np.full(shape, fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; integers give int64."""
     if end is None:
         start, end = 0, start
@@ -63,8 +71,9 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return _leaf(np.arange(start, end, step, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     return _leaf(np.linspace(start, end, steps, dtype=backend.to_dtype(dtype)), requires_grad)
 

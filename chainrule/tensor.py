@@ -1,7 +1,8 @@
 """Floor 2: the ``Tensor`` — an array, its gradient, and the node of the graph that produced it.
 
-Operators and methods delegate to ``chainrule.functional``, where each differentiable op lives with its
-backward. A tensor made by the user is a leaf; one made by an op that needs gradients carries ``grad_fn``.
+Operators and methods delegate to ``chainrule.functional``, where each differentiable op lives with
+its backward. A tensor made by the user is a leaf; one made by an op that needs gradients carries
+``grad_fn``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ __all__ = ["Tensor", "tensor", "as_array"]
 
 
 def as_array(value: Any, dtype: Any = None) -> np.ndarray:
-    """Raw array of a Tensor, array, number or nested list (Python floats become the default dtype)."""
+    """Raw array of a Tensor, array, number or nested list (Python floats get the default dtype)."""
     if isinstance(value, Tensor):
-        return value.data if dtype is None else value.data.astype(backend.to_dtype(dtype), copy=False)
+        return (
+            value.data if dtype is None else value.data.astype(backend.to_dtype(dtype), copy=False)
+        )
     if dtype is not None:
         return np.asarray(value, dtype=backend.to_dtype(dtype))
     if isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy"):
@@ -123,13 +126,17 @@ class Tensor:
         """True when a non-leaf tensor keeps its gradient."""
         return self.grad_fn is not None and self.grad_fn.retained is not None
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces
+        it.
 
-        Returns a function that removes the hook.
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
         """
         if not self._requires_grad:
-            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad.")
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that does not require grad."
+            )
         if self.grad_fn is not None:
             if self.grad_fn.hooks is None:
                 self.grad_fn.hooks = []
@@ -139,7 +146,7 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         hooks.append(hook)
-        return lambda: hooks.remove(hook) if hook in hooks else None
+        return _HookHandle(hooks, hook)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Backpropagate: fill ``.grad`` of every leaf this tensor depends on.
@@ -191,7 +198,9 @@ class Tensor:
     def item(self) -> Any:
         """The single value as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors convert to a number, got shape {self.shape}.")
+            raise ValueError(
+                f"item: only one-element tensors convert to a number, got shape {self.shape}."
+            )
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
@@ -217,7 +226,8 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()."
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; use "
+                ".any() or .all()."
             )
         return bool(self.data.item())
 
@@ -229,7 +239,9 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(
+            self.numpy(), separator=", ", precision=4, floatmode="maxprec_equal", prefix="tensor("
+        )
         extra = []
         if self.data.dtype not in (backend.default_dtype(), np.dtype(np.int64), np.dtype(bool)):
             extra.append(f"dtype={self.data.dtype}")
@@ -241,7 +253,7 @@ class Tensor:
 
     # ----------------------------------------------------------------- conversion
     def to(self, target: Any = None, dtype: Any = None) -> Tensor:
-        """Convert the dtype (``x.to('float64')``) or move the device (``x.to('cuda')``); recorded."""
+        """Convert the dtype (``x.to('float64')``) or the device (``x.to('cuda')``); recorded."""
         if isinstance(target, str) and (target.startswith("cpu") or target.startswith("cuda")):
             out = F.to_device(self, target)
             return out if dtype is None else F.cast(out, dtype)
@@ -295,8 +307,8 @@ class Tensor:
     def _check_inplace(self, name: str) -> None:
         if autograd.is_grad_enabled() and self._requires_grad and self.grad_fn is None:
             raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad cannot be modified in place while gradients "
-                "are recorded; wrap the update in `with cr.no_grad():`."
+                f"{name}: a leaf tensor that requires grad cannot be modified in place while "
+                "gradients are recorded; wrap the update in `with cr.no_grad():`."
             )
 
     def fill_(self, value: float) -> Tensor:
@@ -317,15 +329,16 @@ class Tensor:
             self.data[...] = arr
         except ValueError as err:
             raise ValueError(
-                f"copy_: cannot copy a source of shape {tuple(np.shape(arr))} into shape {self.shape}."
+                f"copy_: cannot copy a source of shape {tuple(np.shape(arr))} into shape "
+                f"{self.shape}."
             ) from err
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if self.grad_fn is not None and autograd.is_grad_enabled():
             raise RuntimeError(
-                "item assignment into a tensor that is part of the graph is not supported; build the "
-                "result with cr.where or cr.concatenate instead."
+                "item assignment into a tensor that is part of the graph is not supported; build "
+                "the result with cr.where or cr.concatenate instead."
             )
         self._check_inplace("__setitem__")
         self.data[F._index_arrays(index)] = as_array(value)
@@ -347,6 +360,45 @@ class Tensor:
         self._check_inplace("clamp_")
         np.clip(self.data, min, max, out=self.data)
         return self
+
+    def _inplace(self, other: Any, ufunc: Any, symbol: str, out_of_place: Any) -> Tensor:
+        """``self <symbol>= other``: in place on the data, unless the graph has to record it.
+
+        While gradients are recorded, a tensor in the graph (or meeting one) gets an out-of-place
+        result instead, so its gradient stays correct; a leaf that requires grad may not be changed.
+        """
+        recording = autograd.is_grad_enabled()
+        other_grad = isinstance(other, Tensor) and other._requires_grad
+        if recording and (self._requires_grad or other_grad):
+            if self._requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"{symbol}=: a leaf tensor that requires grad cannot be modified in place "
+                    "while gradients are recorded; wrap the update in `with cr.no_grad():`."
+                )
+            return out_of_place(self, other)
+        arr = as_array(other)
+        try:
+            ufunc(self.data, arr, out=self.data)
+        except (TypeError, ValueError) as err:
+            kind = TypeError if isinstance(err, TypeError) else ValueError
+            raise kind(
+                f"{symbol}=: cannot update a tensor of shape {self.shape} and dtype {self.dtype} "
+                f"in place with an operand of shape {tuple(np.shape(arr))} and dtype "
+                f"{getattr(arr, 'dtype', type(arr).__name__)}."
+            ) from err
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.add, "+", F.add)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.subtract, "-", F.sub)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.multiply, "*", F.mul)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.true_divide, "/", F.div)
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other: Any) -> Tensor:
@@ -516,7 +568,9 @@ class Tensor:
     def t(self) -> Tensor:
         """Transpose of a 2-D tensor."""
         if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}.")
+            raise ValueError(
+                f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}."
+            )
         return self.T
 
     def squeeze(self, axis: Any = None) -> Tensor:
@@ -536,6 +590,25 @@ class Tensor:
 
     def chunk(self, chunks: int, axis: int = 0) -> list[Tensor]:
         return F.chunk(self, chunks, axis)
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` (or calling it) unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list[Callable[[Tensor], Any]], hook: Callable[[Tensor], Any]) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        for i, h in enumerate(self._hooks):
+            if h is self._hook:
+                del self._hooks[i]
+                return
+
+    __call__ = remove
 
 
 def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -558,5 +631,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         arr = arr.copy()
     return Tensor(arr, requires_grad=requires_grad)
 
+
+autograd._register_tensor_type(Tensor)
 
 from . import functional as F  # noqa: E402  (functional imports Tensor from this module)

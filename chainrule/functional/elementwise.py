@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Context, Function
+from ..backend import default_dtype
 from ..tensor import Tensor, as_array
 
 __all__ = [
@@ -20,23 +21,57 @@ __all__ = [
 ]  # fmt: skip
 
 
+def _is_weak(value: Any) -> bool:
+    """Python numbers adapt to the tensor's dtype (NumPy scalars and arrays do not)."""
+    return isinstance(value, (int, float, bool)) and not isinstance(value, np.generic)
+
+
 def _operand(value: Any, like: Any) -> Any:
-    """A non-Tensor operand as an array of ``like``'s floating dtype (Python numbers stay weak)."""
-    if isinstance(value, Tensor) or isinstance(value, (int, float, bool)):
+    """A non-Tensor operand: Python numbers stay weak; arrays take ``like``'s floating dtype."""
+    if isinstance(value, Tensor) or _is_weak(value):
         return value
-    arr = np.asarray(value)
+    arr = np.asarray(value) if isinstance(value, (list, tuple, np.generic)) else value
     ref = like.data if isinstance(like, Tensor) else None
     if ref is not None and ref.dtype.kind == "f" and arr.dtype.kind in "fiub":
         arr = arr.astype(ref.dtype, copy=False)
     return arr
 
 
+def _as_float(t: Tensor, dtype: Any) -> Tensor:
+    """An integer or bool tensor converted to a floating dtype (it needs no gradient)."""
+    return Tensor._make(t.data.astype(dtype))
+
+
 def _pair(x: Any, y: Any) -> tuple[Any, Any]:
-    if not isinstance(x, Tensor):
+    """Prepare two operands of a binary op with PyTorch's promotion rules.
+
+    An integer or bool tensor meeting a floating tensor (or a Python float) is converted to that
+    floating dtype (the default dtype for a Python float), where NumPy would give float64.
+    """
+    x_is_t = isinstance(x, Tensor)
+    y_is_t = isinstance(y, Tensor)
+    if x_is_t and y_is_t:
+        dx, dy = x.data.dtype, y.data.dtype
+        if dx is not dy and dx != dy:
+            if dx.kind == "f" and dy.kind in "iub":
+                y = _as_float(y, dx)
+            elif dy.kind == "f" and dx.kind in "iub":
+                x = _as_float(x, dy)
+        return x, y
+    if not x_is_t:
         x = _operand(x, y)
-    if not isinstance(y, Tensor):
+    if not y_is_t:
         y = _operand(y, x)
+    if x_is_t and isinstance(y, float) and x.data.dtype.kind in "iub":
+        x = _as_float(x, default_dtype())
+    elif y_is_t and isinstance(x, float) and y.data.dtype.kind in "iub":
+        y = _as_float(y, default_dtype())
     return x, y
+
+
+def _wrap(arr: Any) -> Tensor:
+    """A Tensor around a non-differentiable result (NumPy returns 0-d results as scalars)."""
+    return Tensor._make(np.asarray(arr) if isinstance(arr, np.generic) else arr)
 
 
 class Add(Function):
@@ -123,8 +158,10 @@ class Pow(Function):
         xp = ctx.xp
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            if isinstance(y, (int, float)) and y == 2:
+            if _is_weak(y) and y == 2:
                 gx = grad * (2 * x)
+            elif _is_weak(y) and y == 0:
+                gx = xp.zeros_like(grad)  # d/dx x^0 = 0, also at x = 0
             else:
                 gx = grad * y * xp.power(x, y - 1)
         if ctx.needs_input_grad[1]:
@@ -215,7 +252,7 @@ class Clip(Function):
 
 
 class Maximum(Function):
-    """z = max(x, y); the gradient goes to the larger input (split evenly on ties, as in PyTorch)."""
+    """z = max(x, y); the gradient goes to the larger input (split evenly on ties, like PyTorch)."""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -225,7 +262,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         x, y = ctx.saved
-        share = (x > y) + 0.5 * (x == y)
+        share = (x > y) + (x == y) * grad.dtype.type(0.5)
         return grad * share, grad * (1 - share)
 
 
@@ -240,7 +277,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         x, y = ctx.saved
-        share = (x < y) + 0.5 * (x == y)
+        share = (x < y) + (x == y) * grad.dtype.type(0.5)
         return grad * share, grad * (1 - share)
 
 
@@ -336,14 +373,22 @@ def abs(x: Tensor) -> Tensor:
 
 def sign(x: Tensor) -> Tensor:
     """Elementwise sign (-1, 0, 1); no gradient."""
-    return Tensor._make(np.sign(as_array(x)))
+    return _wrap(np.sign(as_array(x)))
 
 
 def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """Limit values to ``[min, max]`` (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given.")
-    return Clip.apply(x, lo=min, hi=max)
+    return Clip.apply(x, lo=_bound(min, x), hi=_bound(max, x))
+
+
+def _bound(value: Any, x: Tensor) -> Any:
+    """A clip bound as a Python number or an array of ``x``'s dtype."""
+    if value is None or _is_weak(value):
+        return value
+    arr = as_array(value)
+    return arr.astype(x.data.dtype, copy=False) if x.data.dtype.kind == "f" else arr
 
 
 clamp = clip
@@ -361,6 +406,8 @@ def minimum(x: Any, y: Any) -> Tensor:
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """``x`` where ``condition`` holds, else ``y`` (broadcast together)."""
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor) and _is_weak(x) and _is_weak(y):
+        x = np.asarray(x, dtype=default_dtype() if isinstance(x, float) else None)
     x, y = _pair(x, y)
     return Where.apply(as_array(condition), x, y)
 
@@ -418,7 +465,7 @@ def to_device(x: Tensor, device: str) -> Tensor:
 
 
 def _compare(op: Any, x: Any, y: Any) -> Tensor:
-    return Tensor._make(np.asarray(op(as_array(x), as_array(y))))
+    return _wrap(op(as_array(x), as_array(y)))
 
 
 def lt(x: Any, y: Any) -> Tensor:
@@ -453,7 +500,7 @@ def ne(x: Any, y: Any) -> Tensor:
 
 def logical_not(x: Any) -> Tensor:
     """Elementwise NOT of a bool tensor."""
-    return Tensor._make(np.logical_not(as_array(x)))
+    return _wrap(np.logical_not(as_array(x)))
 
 
 def logical_and(x: Any, y: Any) -> Tensor:
@@ -468,9 +515,9 @@ def logical_or(x: Any, y: Any) -> Tensor:
 
 def isnan(x: Any) -> Tensor:
     """Elementwise test for NaN."""
-    return Tensor._make(np.isnan(as_array(x)))
+    return _wrap(np.isnan(as_array(x)))
 
 
 def isfinite(x: Any) -> Tensor:
     """Elementwise test for finite values."""
-    return Tensor._make(np.isfinite(as_array(x)))
+    return _wrap(np.isfinite(as_array(x)))

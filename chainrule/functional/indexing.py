@@ -1,7 +1,8 @@
-"""Indexing and slicing with integers, slices, masks and integer arrays, with scattered gradients."""
+"""Indexing with integers, slices, masks and integer arrays; gradients are scattered back."""
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -28,13 +29,18 @@ def _is_basic(index: Any) -> bool:
     return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
 
 
+def _is_single_mask(index: Any) -> bool:
+    """A lone boolean mask selects each element at most once, like basic indexing."""
+    return getattr(index, "dtype", None) is not None and index.dtype == np.bool_
+
+
 class GetItem(Function):
     """y = x[index]; the gradient is scattered back, summing over repeated indices."""
 
     @staticmethod
     def forward(ctx: Context, x: Any, index: Any = None) -> Any:
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
-        ctx.basic = _is_basic(index)
+        ctx.basic = _is_basic(index) or _is_single_mask(index)
         return x[index]
 
     @staticmethod
@@ -53,7 +59,9 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     try:
         return GetItem.apply(x, index=index)
     except IndexError as err:
-        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {err}") from err
+        raise IndexError(
+            f"index {index!r} is invalid for a tensor of shape {x.shape}: {err}"
+        ) from err
 
 
 class TakeAlongAxis(Function):
@@ -66,19 +74,60 @@ class TakeAlongAxis(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        out = ctx.xp.zeros(ctx.shape, dtype=grad.dtype)
-        full = list(np.indices(ctx.idx.shape, sparse=True))
-        full[ctx.axis] = ctx.idx
-        ctx.xp.add.at(out, tuple(full), grad)
+        xp = ctx.xp
+        out = xp.zeros(ctx.shape, dtype=grad.dtype)
+        index = []
+        for d, n in enumerate(grad.shape):
+            if d == ctx.axis:
+                index.append(ctx.idx)
+                continue
+            along = [1] * grad.ndim
+            along[d] = n
+            # an axis of length 1 in x was broadcast against the indices: all of it lands on 0
+            pos = xp.zeros(1, dtype=np.intp) if ctx.shape[d] == 1 else xp.arange(n)
+            index.append(pos.reshape(along if ctx.shape[d] != 1 else [1] * grad.ndim))
+        xp.add.at(out, tuple(index), grad)
         return out
 
 
 def take_along_axis(x: Tensor, indices: Any, axis: int) -> Tensor:
-    """Pick values along ``axis`` at ``indices`` (same rank as ``x``), as ``np.take_along_axis``."""
+    """Pick values along ``axis`` at ``indices`` (same rank as ``x``), as ``np.take_along_axis``.
+
+    Example:
+        >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> cr.take_along_axis(x, cr.tensor([[1], [0]]), axis=1).tolist()
+        [[2.0], [3.0]]
+    """
     idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take_along_axis: indices must be integers, got {idx.dtype}.")
-    return TakeAlongAxis.apply(x, idx=idx, axis=axis % x.ndim)
+    if idx.ndim != x.ndim:
+        raise ValueError(
+            f"take_along_axis: indices of shape {tuple(idx.shape)} must have as many dimensions as "
+            f"the tensor of shape {x.shape}."
+        )
+    if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < builtins.max(x.ndim, 1):
+        raise ValueError(
+            f"take_along_axis: axis {axis!r} is out of range for a tensor with {x.ndim} dimensions."
+        )
+    axis = int(axis) % x.ndim
+    n = x.shape[axis]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(
+            f"take_along_axis: indices must lie in [{-n}, {n}) for axis {axis} of shape {x.shape}, "
+            f"got values in [{int(idx.min())}, {int(idx.max())}]."
+        )
+    try:
+        np.broadcast_shapes(
+            tuple(m for i, m in enumerate(x.shape) if i != axis),
+            tuple(m for i, m in enumerate(idx.shape) if i != axis),
+        )
+    except ValueError:
+        raise ValueError(
+            f"take_along_axis: indices of shape {tuple(idx.shape)} do not broadcast with the "
+            f"tensor of shape {x.shape} outside axis {axis}."
+        ) from None
+    return TakeAlongAxis.apply(x, idx=idx, axis=axis)
 
 
 gather = take_along_axis

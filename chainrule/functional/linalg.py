@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Context, Function
 from ..tensor import Tensor
 from .elementwise import _pair
@@ -29,17 +31,24 @@ class MatMul(Function):
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
         g = grad
-        if x.ndim == 1:
-            g = g[..., None, :]
         if y.ndim == 1:
-            g = g[..., None]
+            g = g[..., None]  # restore the column axis that the 1-D right operand removed
+        if x.ndim == 1:
+            g = g[..., None, :]  # and the row axis of a 1-D left operand
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = g @ _swap(y2)  # (..., 1 or n, k); summed over batch axes to x's shape below
+            gx = g @ _swap(
+                y2
+            )  # (..., 1 or n, k); summed over batch axes to x's shape by the engine
             if x.ndim == 1:
                 gx = gx.reshape(-1, x.shape[0]).sum(axis=0)
         if ctx.needs_input_grad[1]:
-            gy = _swap(x2) @ g
+            if y2.ndim == 2 and x2.ndim > 2:
+                # a batch times one matrix: fold the batch into one GEMM instead of summing many
+                k = x2.shape[-1]
+                gy = x2.reshape(-1, k).T @ g.reshape(-1, g.shape[-1])
+            else:
+                gy = _swap(x2) @ g
             if y.ndim == 1:
                 gy = gy.reshape(-1, y.shape[0]).sum(axis=0)
         return gx, gy
@@ -48,15 +57,26 @@ class MatMul(Function):
 def _check_matmul(x: Any, y: Any) -> None:
     xs, ys = x.shape, y.shape
     if len(xs) == 0 or len(ys) == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {xs} and {ys}.")
+        raise ValueError(
+            f"matmul: both operands need at least 1 dimension, got shapes {xs} and {ys}."
+        )
     kx = xs[-1]
     ky = ys[0] if len(ys) == 1 else ys[-2]
     if kx != ky:
         raise ValueError(
-            f"matmul: shapes {tuple(xs)} and {tuple(ys)} are not aligned: the last dimension of the first "
-            f"({kx}) must equal the {'only' if len(ys) == 1 else 'second-to-last'} dimension of the second "
-            f"({ky})."
+            f"matmul: shapes {tuple(xs)} and {tuple(ys)} are not aligned: the last dimension of "
+            f"the first ({kx}) must equal the {'only' if len(ys) == 1 else 'second-to-last'} "
+            f"dimension of the second ({ky})."
         )
+    batch_x = xs[:-2] if len(xs) > 2 else ()
+    batch_y = ys[:-2] if len(ys) > 2 else ()
+    try:
+        np.broadcast_shapes(batch_x, batch_y)
+    except ValueError:
+        raise ValueError(
+            f"matmul: the batch dimensions of shapes {tuple(xs)} and {tuple(ys)} do not broadcast: "
+            f"{tuple(batch_x)} vs {tuple(batch_y)}."
+        ) from None
 
 
 def matmul(x: Any, y: Any) -> Tensor:
@@ -120,7 +140,8 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     ws = weight.shape
     if len(ws) != 2 or len(xs) == 0 or xs[-1] != ws[1]:
         raise ValueError(
-            f"linear: input of shape {tuple(xs)} does not match weight of shape {tuple(ws)}: expected "
+            f"linear: input of shape {tuple(xs)} does not match weight of shape {tuple(ws)}: "
+            "expected "
             f"input (*, {ws[1] if len(ws) == 2 else '?'})."
         )
     if bias is not None and tuple(bias.shape) != (ws[0],):

@@ -1,7 +1,8 @@
-"""Shape ops: reshape, transpose/permute, squeeze/unsqueeze, expand, pad, concatenate, stack, split."""
+"""Shape ops: reshape, permute, squeeze/unsqueeze, expand, pad, concatenate, stack, split."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +18,12 @@ __all__ = [
 
 
 def _norm_axis(axis: int, ndim: int, name: str) -> int:
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}.")
     if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for a tensor with {ndim} dimensions.")
+        raise ValueError(
+            f"{name}: axis {axis} is out of range for a tensor with {ndim} dimensions."
+        )
     return axis % ndim
 
 
@@ -97,12 +102,16 @@ class Concatenate(Function):
 
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
     """Same elements in a new shape (one entry may be -1)."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
     shape = tuple(int(s) for s in shape)
     try:
         return Reshape.apply(x, shape=shape)
     except ValueError as err:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) "
-                         f"into {shape}.") from err
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) "
+            f"into {shape}."
+        ) from err
 
 
 view = reshape
@@ -122,7 +131,9 @@ def permute(x: Tensor, axes: Sequence[int]) -> Tensor:
     """Reorder the axes, e.g. ``permute(x, (0, 2, 3, 1))`` for NCHW -> NHWC."""
     axes = tuple(_norm_axis(int(a), x.ndim, "permute") for a in axes)
     if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}.")
+        raise ValueError(
+            f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}."
+        )
     return Permute.apply(x, axes=axes)
 
 
@@ -139,7 +150,8 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
     if axis is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        axes = {_norm_axis(a, x.ndim, "squeeze") for a in ((axis,) if isinstance(axis, int) else axis)}
+        single = isinstance(axis, (int, np.integer))
+        axes = {_norm_axis(a, x.ndim, "squeeze") for a in ((axis,) if single else axis)}
         shape = tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1)
     return Reshape.apply(x, shape=shape)
 
@@ -164,9 +176,21 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 def expand(x: Tensor, shape: Sequence[int]) -> Tensor:
     """Broadcast to ``shape``, where -1 keeps that dimension (PyTorch's ``expand``)."""
-    shape = tuple(shape)
+    shape = tuple(int(n) for n in shape)
     lead = len(shape) - x.ndim
-    full = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    if lead < 0:
+        raise ValueError(
+            f"expand: the target shape {shape} has fewer dimensions than the tensor's {x.shape}."
+        )
+    full = []
+    for i, n in enumerate(shape):
+        if n == -1:
+            if i < lead:
+                raise ValueError(
+                    f"expand: -1 is not allowed for the new leading dimension {i} in {shape}."
+                )
+            n = x.shape[i - lead]
+        full.append(n)
     return broadcast_to(x, full)
 
 
@@ -183,11 +207,15 @@ def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
     elif len(pad_width) and isinstance(pad_width[0], (tuple, list)):
         widths = tuple((int(a), int(b)) for a, b in pad_width)
         if len(widths) != x.ndim:
-            raise ValueError(f"pad: expected {x.ndim} (before, after) pairs for shape {x.shape}, "
-                             f"got {len(widths)}.")
+            raise ValueError(
+                f"pad: expected {x.ndim} (before, after) pairs for shape {x.shape}, "
+                f"got {len(widths)}."
+            )
     else:
         if len(pad_width) % 2 or len(pad_width) // 2 > x.ndim:
-            raise ValueError(f"pad: a flat padding must have 2 entries per padded axis, got {pad_width}.")
+            raise ValueError(
+                f"pad: a flat padding must have 2 entries per padded axis, got {pad_width}."
+            )
         pairs = [(int(pad_width[i]), int(pad_width[i + 1])) for i in range(0, len(pad_width), 2)]
         widths = tuple([(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1])
     if any(a < 0 or b < 0 for a, b in widths):
@@ -203,9 +231,13 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     ref = tensors[0]
     ax = _norm_axis(axis, ref.ndim, "concatenate")
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or any(a != b for d, (a, b) in enumerate(zip(t.shape, ref.shape)) if d != ax):
-            raise ValueError(f"concatenate: tensor {i} has shape {t.shape}, incompatible with tensor 0's "
-                             f"shape {ref.shape} along axis {axis}.")
+        if t.ndim != ref.ndim or any(
+            a != b for d, (a, b) in enumerate(zip(t.shape, ref.shape, strict=True)) if d != ax
+        ):
+            raise ValueError(
+                f"concatenate: tensor {i} has shape {t.shape}, incompatible with tensor 0's "
+                f"shape {ref.shape} along axis {axis}."
+            )
     return Concatenate.apply(*tensors, axis=ax)
 
 
@@ -225,7 +257,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 
 def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> list[Tensor]:
-    """Cut along ``axis`` into pieces of a given size (the last may be smaller) or of listed sizes."""
+    """Cut along ``axis`` into pieces of one size (the last may be smaller) or of listed sizes."""
     from .indexing import getitem
 
     ax = _norm_axis(axis, x.ndim, "split")
@@ -239,7 +271,9 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> list[Tensor]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
-            raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, but axis {axis} has {n}.")
+            raise ValueError(
+                f"split: sections {sizes} sum to {sum(sizes)}, but axis {axis} has {n}."
+            )
     out, start = [], 0
     for s in sizes:
         index = (slice(None),) * ax + (slice(start, start + s),)
@@ -250,6 +284,8 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> list[Tensor]
 
 def chunk(x: Tensor, chunks: int, axis: int = 0) -> list[Tensor]:
     """Cut into ``chunks`` nearly equal pieces along ``axis``."""
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}.")
     n = x.shape[_norm_axis(axis, x.ndim, "chunk")]
-    size = -(-n // chunks)
+    size = builtins.max(-(-n // chunks), 1)
     return split(x, size, axis)
