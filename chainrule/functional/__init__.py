@@ -9,9 +9,11 @@ from .indexing import __all__ as _indexing
 from .indexing import _index_arrays  # noqa: F401  (used by Tensor.__setitem__)
 from .linalg import *  # noqa: F403
 from .linalg import __all__ as _linalg
+from .loss import *  # noqa: F403
+from .loss import __all__ as _loss
 from .reduction import *  # noqa: F403
 from .reduction import __all__ as _reduction
 from .shape import *  # noqa: F403
 from .shape import __all__ as _shape
 
-__all__ = [*_activation, *_elementwise, *_indexing, *_linalg, *_reduction, *_shape]
+__all__ = [*_activation, *_elementwise, *_indexing, *_linalg, *_loss, *_reduction, *_shape]
