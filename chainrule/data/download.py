@@ -79,6 +79,8 @@ class RemoteDataset:
         resources: the files to fetch.
         homepage: where the dataset is described.
         note: provenance remarks shown in error messages.
+        files: paths (relative to the folder) present once the dataset is installed; needed for
+            datasets shipped as archives, to tell whether the archive was already unpacked.
     """
 
     name: str
@@ -483,7 +485,7 @@ def download_file(
 
 
 def _extract(archive: Path, members: tuple[str, ...], root: Path) -> None:
-    """Unpack ``members`` (files or folders) of a tar/zip archive into ``root``, atomically each."""
+    """Unpack ``members`` (files or folders) of a tar/zip archive into ``root``, file by file."""
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".extract-", dir=root) as scratch:
         if zipfile.is_zipfile(archive):
@@ -502,14 +504,12 @@ def _extract(archive: Path, members: tuple[str, ...], root: Path) -> None:
             src = Path(scratch) / m
             if not src.exists():
                 raise DownloadError(f"{archive.name} has no member {m!r}.")
-            dest = root / m
-            if dest.exists():
-                if dest.is_dir():
-                    shutil.rmtree(dest)
-                else:
-                    dest.unlink()
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest)
+            # move file by file, so a folder member merges with files already in place
+            files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+            for f in files:
+                dest = root / m / f.relative_to(src) if f != src else root / m
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, dest)
 
 
 def download(
@@ -542,7 +542,10 @@ def download(
         if res.extract:
             # an archive whose top folder is the dataset folder unpacks into the root itself
             into = base if res.extract[0] == spec.folder else folder
-            if not force and all((into / m).exists() for m in res.extract):
+            # an archive counts as installed when the files it provides are there: the declared
+            # `files` of the dataset if any, else its members
+            provided = [folder / f for f in spec.files] or [into / m for m in res.extract]
+            if not force and all(p.exists() for p in provided):
                 continue
             archive = cache_dir() / "archives" / res.filename
             if force or not archive.exists() or sha256_file(archive) != res.sha256:
