@@ -1,0 +1,27 @@
+"""Floor 4: layers. ``Module``, ``Parameter``, containers, ``init``, and the layers themselves.
+
+Example:
+    >>> import chainrule as cr
+    >>> model = cr.nn.Sequential(cr.nn.Flatten(), cr.nn.Linear(784, 10))
+    >>> model(cr.zeros(32, 1, 28, 28)).shape
+    (32, 10)
+"""
+
+from . import init
+from .activation import *  # noqa: F403
+from .activation import __all__ as _activation
+from .containers import *  # noqa: F403
+from .containers import __all__ as _containers
+from .hooks import RemovableHandle
+from .linear import *  # noqa: F403
+from .linear import __all__ as _linear
+from .loss import *  # noqa: F403
+from .loss import __all__ as _loss
+from .module import Module
+from .parameter import Parameter
+from .state_dict import IncompatibleKeys, StateDictError
+
+__all__ = [
+    "init", "Module", "Parameter", "RemovableHandle", "IncompatibleKeys", "StateDictError",
+    *_containers, *_linear, *_activation, *_loss,
+]  # fmt: skip
