@@ -147,10 +147,14 @@ class GELU(Function):
 
 
 def _erf(xp: Any, x: Any) -> Any:
+    if xp is not np:  # CuPy arrays refuse implicit conversion to NumPy, so use CuPy's own erf
+        from cupyx.scipy.special import erf as cupy_erf
+
+        return cupy_erf(x)
     try:
         from scipy.special import erf
 
-        return erf(x).astype(x.dtype, copy=False)
+        return xp.asarray(erf(x)).astype(x.dtype, copy=False)
     except ImportError:
         return np.vectorize(math.erf, otypes=[x.dtype])(x)
 
@@ -160,10 +164,13 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, axis: int = -1) -> Any:
+        ctx.axis = axis
+        if x.size == 0:  # nothing to normalise (and max over an empty axis is undefined)
+            ctx.save_for_backward(x)
+            return x.copy()
         e = ctx.xp.exp(x - x.max(axis=axis, keepdims=True))
         y = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(y)
-        ctx.axis = axis
         return y
 
     @staticmethod
@@ -178,10 +185,13 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, axis: int = -1) -> Any:
         xp = ctx.xp
+        ctx.axis = axis
+        if x.size == 0:  # nothing to normalise (and max over an empty axis is undefined)
+            ctx.save_for_backward(x)
+            return x.copy()
         shifted = x - x.max(axis=axis, keepdims=True)
         y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)
-        ctx.axis = axis
         return y
 
     @staticmethod
@@ -248,4 +258,6 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 def heaviside(x: Tensor, threshold: float = 0.0) -> Tensor:
     """Step function ``1 if x >= threshold else 0`` (the McCulloch–Pitts unit); no gradient."""
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor._make((data >= threshold).astype(data.dtype if data.dtype.kind == "f" else np.float32))
+    return Tensor._make(
+        (data >= threshold).astype(data.dtype if data.dtype.kind == "f" else np.float32)
+    )
