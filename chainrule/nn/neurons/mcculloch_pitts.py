@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from ... import backend
 
 __all__ = [
     "McCullochPitts",
@@ -766,9 +766,9 @@ def train_xor_mlp(
     """
     # imported here: nn, optim and functional sit on this floor or below it, and this module must
     # import before (and without) them
-    from .. import functional as F
-    from .. import nn, optim
-    from ..tensor import Tensor
+    from ... import functional as F
+    from ... import nn, optim
+    from ...tensor import Tensor
 
     activations = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
     losses_fn = {"bce": F.binary_cross_entropy, "mse": F.mse_loss}
