@@ -197,21 +197,30 @@ def apply_affine(
     y0f, x0f = np.floor(src_y), np.floor(src_x)
     wy, wx = (src_y - y0f)[:, None, :], (src_x - x0f)[:, None, :]
     y0, x0 = y0f.astype(np.int64), x0f.astype(np.int64)
-    total = np.zeros((n, ch, h * w), dtype=work)
-    for dy, dx, weight in (
-        (0, 0, (1 - wy) * (1 - wx)),
-        (0, 1, (1 - wy) * wx),
-        (1, 0, wy * (1 - wx)),
-        (1, 1, wy * wx),
-    ):
-        iy, ix = y0 + dy, x0 + dx
-        vals = _gather(flat, base, _fold(iy, h, fill_mode), _fold(ix, w, fill_mode), w)
-        vals = vals.astype(work)
-        if constant:
-            outside = (iy < 0) | (iy >= h) | (ix < 0) | (ix >= w)
-            vals = np.where(outside[:, None, :], work(cval), vals)
-        total += weight * vals
-    out = restore_dtype(total, x.dtype)
+    ys_, xs_ = (y0, y0 + 1), (x0, x0 + 1)
+    rows = [_fold(i, h, fill_mode) for i in ys_]
+    cols = [_fold(i, w, fill_mode) for i in xs_]
+    # the four neighbours (top-left, top-right, bottom-left, bottom-right) in one gather
+    pos = np.stack([r * w + c for r in rows for c in cols])  # (4, N, P)
+    vals = flat.take(base[None] + pos[:, :, None, :]).astype(work)  # (4, N, C, P)
+    if constant:
+        out_y = [(i < 0) | (i >= h) for i in ys_]
+        out_x = [(i < 0) | (i >= w) for i in xs_]
+        outside = np.stack([oy | ox for oy in out_y for ox in out_x])
+        if outside.any():
+            vals = np.where(outside[:, :, None, :], work(cval), vals)
+    v00, v01, v10, v11 = vals
+    # separable interpolation, in place: along x on both rows, then along y
+    v01 -= v00
+    v01 *= wx
+    v01 += v00
+    v11 -= v10
+    v11 *= wx
+    v11 += v10
+    v11 -= v01
+    v11 *= wy
+    v11 += v01
+    out = restore_dtype(v11, x.dtype)
     return from_nchw(out.reshape(n, ch, h, w), layout)
 
 
