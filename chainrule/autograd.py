@@ -279,7 +279,10 @@ class Function:
                 xp = _array_module(a)
             arrays.append(a)
         ctx = Context(xp, tuple(needs))
-        out = cls.forward(ctx, *arrays, **params)
+        try:
+            out = cls.forward(ctx, *arrays, **params)
+        except (ValueError, TypeError, IndexError) as err:
+            raise _op_error(cls.__name__, err, arrays) from err
         if type(out) is not _ndarray and xp is np:
             out = np.asarray(out)  # NumPy turns 0-d results into scalars; keep arrays
         if _mode.anomaly:
@@ -289,6 +292,18 @@ class Function:
             result._requires_grad = True
             result.grad_fn = Node(cls, ctx, tuple(graph_inputs))
         return result
+
+
+def _op_error(name: str, err: Exception, arrays: Sequence[Any]) -> Exception:
+    """A NumPy failure inside a forward, re-worded to name the op and the shapes it received."""
+    if isinstance(err, ValueError):
+        kind: type[Exception] = ValueError
+    elif isinstance(err, IndexError):
+        kind = IndexError
+    else:
+        kind = TypeError
+    shapes = ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else repr(a) for a in arrays)
+    return kind(f"{name}: {err} (inputs: {shapes})")
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:

@@ -514,6 +514,7 @@ def test_detect_anomaly_names_backward_op():
             y.backward()
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp")
 def test_detect_anomaly_as_decorator():
     @cr.detect_anomaly()
     def f():

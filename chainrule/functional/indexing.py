@@ -55,13 +55,7 @@ class GetItem(Function):
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]`` as in NumPy; integer-array indices may repeat (their gradients add up)."""
-    index = _index_arrays(index)
-    try:
-        return GetItem.apply(x, index=index)
-    except IndexError as err:
-        raise IndexError(
-            f"index {index!r} is invalid for a tensor of shape {x.shape}: {err}"
-        ) from err
+    return GetItem.apply(x, index=_index_arrays(index))
 
 
 class TakeAlongAxis(Function):
