@@ -62,7 +62,7 @@ class TensorDataset(Dataset):
 
     Example:
         >>> ds = TensorDataset(np.zeros((5, 2)), np.arange(5))
-        >>> len(ds), ds[3][1]
+        >>> len(ds), int(ds[3][1])
         (5, 3)
     """
 
