@@ -18,10 +18,13 @@ from .linear import __all__ as _linear
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss
 from .module import Module
+from .neurons import *  # noqa: F403
+from .neurons import __all__ as _neurons
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, StateDictError
 
 __all__ = [
     "init", "Module", "Parameter", "RemovableHandle", "IncompatibleKeys", "StateDictError",
     *_containers, *_linear, *_activation, *_loss,
+    *_neurons,
 ]  # fmt: skip
