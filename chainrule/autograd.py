@@ -405,7 +405,10 @@ def _run_backward(
                     if ig.dtype is not data.dtype and ig.dtype != data.dtype:
                         ig = ig.astype(data.dtype)
                     if fn is None:
-                        _accumulate_leaf(t, ig, capture, delivered)
+                        if capture is None and t.grad is None and t._requires_grad and not t._hooks:
+                            t.grad = _Tensor._make(_owned(ig, delivered))  # the common case
+                        else:
+                            _accumulate_leaf(t, ig, capture, delivered)
                     elif fn in pending:
                         # a sum builds a new array: a buffer shared by several inputs stays intact
                         pending[fn] = pending[fn] + ig

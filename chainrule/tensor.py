@@ -190,6 +190,12 @@ class Tensor:
         """``'cpu'`` or ``'cuda:N'``."""
         return backend.device_of(self.data)
 
+    def __iter__(self) -> Any:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.data.shape[0]):
+            yield F.getitem(self, i)
+
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -305,11 +311,17 @@ class Tensor:
 
     # ----------------------------------------------------------------- in-place (not recorded)
     def _check_inplace(self, name: str) -> None:
-        if autograd.is_grad_enabled() and self._requires_grad and self.grad_fn is None:
+        if not (self._requires_grad and autograd.is_grad_enabled()):
+            return
+        if self.grad_fn is None:
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad cannot be modified in place while "
                 "gradients are recorded; wrap the update in `with cr.no_grad():`."
             )
+        raise RuntimeError(
+            f"{name}: a tensor that is part of the graph cannot be modified in place (its "
+            "values may be needed for backward); use an out-of-place op such as cr.where."
+        )
 
     def fill_(self, value: float) -> Tensor:
         """Fill with ``value`` in place."""
@@ -341,6 +353,11 @@ class Tensor:
                 "the result with cr.where or cr.concatenate instead."
             )
         self._check_inplace("__setitem__")
+        if isinstance(value, Tensor) and value._requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(
+                "item assignment is not recorded, so the gradient of the assigned tensor would be "
+                "lost; build the result with cr.where or cr.concatenate instead."
+            )
         self.data[F._index_arrays(index)] = as_array(value)
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:

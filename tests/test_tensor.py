@@ -148,6 +148,8 @@ def test_tensor_is_hashable_by_identity():
 def test_iteration():
     rows = list(cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
     assert len(rows) == 2 and rows[1].tolist() == [3.0, 4.0]
+    with pytest.raises(TypeError, match="0-d"):
+        list(cr.tensor(1.0))
 
 
 def test_repr():
@@ -220,6 +222,16 @@ def test_setitem_on_graph_tensor_is_refused():
     h = cr.ones(3, requires_grad=True) * 2
     with pytest.raises(RuntimeError, match="not supported"):
         h[0] = 1.0
+    with pytest.raises(RuntimeError, match="part of the graph"):
+        h.fill_(0.0)
+    with pytest.raises(RuntimeError, match="part of the graph"):
+        h.mul_(2.0)
+    c = cr.zeros(3)
+    with pytest.raises(RuntimeError, match="gradient of the assigned tensor would be lost"):
+        c[0] = cr.ones((), requires_grad=True)
+    with cr.no_grad():
+        h.fill_(0.0)  # allowed when nothing is recorded
+        c[0] = cr.ones((), requires_grad=True)
 
 
 def test_methods_delegate_to_functional():
