@@ -21,7 +21,7 @@ def random_inputs(
 ) -> list[np.ndarray]:
     """Standard-normal arrays of the given shapes (seeded, independent of the package's RNG)."""
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    return [np.asarray(rng.standard_normal(shape), dtype=dtype) for shape in shapes]
 
 
 def _is_float_array(value: Any) -> bool:
