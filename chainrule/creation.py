@@ -22,10 +22,20 @@ __all__ = [
 def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    for n in size:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"a shape must consist of integers, got {tuple(size)!r}.")
     shape = tuple(int(n) for n in size)
     if any(n < 0 for n in shape):
         raise ValueError(f"negative dimension in shape {shape}.")
     return shape
+
+
+def _float_dtype(dtype: Any, name: str) -> np.dtype:
+    dt = backend.to_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{name}: draws floating-point samples; dtype must be floating, got {dt}.")
+    return dt
 
 
 def _leaf(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -49,7 +59,7 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``."""
-    shape = _shape((size,)) if isinstance(size, (tuple, list)) else _shape((size,))
+    shape = _shape((size,))
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
     return _leaf(np.full(shape, fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
@@ -65,6 +75,8 @@ def arange(
     """Values from ``start`` to ``end`` (exclusive) by ``step``; integers give int64."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be zero.")
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else backend.default_dtype()
@@ -85,13 +97,13 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1) from the package generator."""
-    dt = backend.to_dtype(dtype)
+    dt = _float_dtype(dtype, "rand")
     return _leaf(backend.get_rng().random(_shape(size)).astype(dt), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the package generator."""
-    dt = backend.to_dtype(dtype)
+    dt = _float_dtype(dtype, "randn")
     return _leaf(backend.get_rng().standard_normal(_shape(size)).astype(dt), requires_grad)
 
 
@@ -99,7 +111,9 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = np.i
     """Integers uniform on [low, high) (or [0, low) when high is None)."""
     if high is None:
         low, high = 0, low
-    shape = _shape((size,)) if isinstance(size, (tuple, list)) else _shape((size,))
+    if low >= high:
+        raise ValueError(f"randint: low must be below high, got low={low}, high={high}.")
+    shape = _shape((size,))
     return Tensor(backend.get_rng().integers(low, high, size=shape).astype(backend.to_dtype(dtype)))
 
 
@@ -135,12 +149,14 @@ def full_like(x: Any, fill_value: float, dtype: Any = None, requires_grad: bool 
 def rand_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples shaped like ``x``."""
     shape, dt = _like(x, dtype)
+    dt = _float_dtype(dt, "rand_like")
     return _leaf(backend.get_rng().random(shape).astype(dt), requires_grad)
 
 
 def randn_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples shaped like ``x``."""
     shape, dt = _like(x, dtype)
+    dt = _float_dtype(dt, "randn_like")
     return _leaf(backend.get_rng().standard_normal(shape).astype(dt), requires_grad)
 
 

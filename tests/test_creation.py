@@ -29,9 +29,19 @@ def test_empty_and_full():
     assert cr.full([2, 1], 2.0, dtype="float64").dtype == np.float64
 
 
-def test_negative_dimension_is_an_error():
+def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="negative dimension"):
         cr.zeros(2, -1)
+    with pytest.raises(TypeError, match="integers"):
+        cr.ones(2.5)
+    with pytest.raises(ValueError, match="step must not be zero"):
+        cr.arange(0, 3, 0)
+    with pytest.raises(ValueError, match="low must be below high"):
+        cr.randint(5, 3, (2,))
+    with pytest.raises(TypeError, match="floating"):
+        cr.rand(3, dtype="int64")
+    with pytest.raises(TypeError, match="floating"):
+        cr.randn_like(cr.arange(3))
 
 
 def test_arange():
