@@ -32,7 +32,12 @@ _TINY = {2: 1e-3, 4: 1e-20, 8: 1e-200}
 
 # ----------------------------------------------------------------------------- shared helpers
 def _data(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    """The raw array of a Tensor; arrays (NumPy or CuPy) as they are; lists and numbers as NumPy."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        return value
+    return np.asarray(value)
 
 
 def _check_reduction(name: str, reduction: str) -> None:
@@ -396,7 +401,7 @@ def _exp_shifted(xp: Any, z2: Any) -> tuple[Any, Any, Any]:
     e = xp.exp(sh)
     se = e @ ones
     # written so that NaN also takes the per-row path, which keeps NaN to its own row
-    if not se.min() >= _TINY[z2.dtype.itemsize]:
+    if not se.min() >= _TINY.get(z2.dtype.itemsize, 1e-200):
         sh = z2 - z2.max(axis=1, keepdims=True)
         e = xp.exp(sh)
         se = e @ ones
@@ -439,7 +444,7 @@ class CrossEntropy(Function):
     Per row i with target y, weights w (1 when absent) and smoothing e over C classes, the row loss
     is sum_c q_c (-log p_c) with q_c = (1 - e) w_y [c = y] + (e / C) w_c, and p = softmax(z).
     Its gradient is dl/dz = (sum_c q_c) p - q. ``mean`` divides by the sum of w_y over non-ignored
-    rows, as PyTorch does. log p is computed from z - max(z), so no exponential overflows.
+    rows, as PyTorch does. log p is computed from z shifted by its maximum: no exp overflows.
     """
 
     @staticmethod
@@ -588,6 +593,8 @@ def _class_inputs(
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor.")
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
+    if c == 0:
+        raise ValueError(f"{name}: input of shape {x.shape} has no classes (C = 0).")
     expected = () if x.ndim == 1 else (x.shape[0], *x.shape[2:])
     raw = _data(target)
     if raw.dtype.kind == "f" and soft_ok:

@@ -414,6 +414,8 @@ def test_class_loss_other_bad_arguments():
         F.cross_entropy(cr.tensor([[1, 2]]), np.array([0]))
     with pytest.raises(ValueError, match="0-d"):
         F.cross_entropy(cr.tensor(1.0), np.array(0))
+    with pytest.raises(ValueError, match=r"\(2, 0\) has no classes"):
+        F.cross_entropy(cr.zeros(2, 0), np.zeros(2, dtype=np.int64))
 
 
 def test_bce_bad_inputs():
