@@ -5,7 +5,9 @@ records operations on NumPy arrays and asks that graph for gradients. The public
 names (``cr.tensor``, ``cr.nn.Linear``, ``cr.optim.SGD``); the training loop follows Keras (``fit``).
 """
 
-from . import functional
+import importlib as _importlib
+
+from . import functional, nn, optim
 from .autograd import (
     Function,
     GradcheckError,
@@ -30,5 +32,13 @@ from .functional import *  # noqa: F403
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
+
+_LAZY = ("data", "models", "train", "kernels", "io", "viz", "experiments", "cli")
+
+
+def __getattr__(name: str):  # noqa: ANN202  (PEP 562: heavy sub-packages load on first use)
+    if name in _LAZY:
+        return _importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,10 +34,16 @@ def fit_classifier(
     epochs: int,
     batch_size: int,
     progress: bool = True,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    scheduler: Any = None,
 ) -> float:
     """Train with cross-entropy, printing loss and accuracy per epoch; return the final test accuracy.
 
     Each epoch visits the training set in a fresh order drawn from the package generator.
+
+    Args:
+        transform: applied to each training batch of inputs (e.g. an ``ImageAugmenter``).
+        scheduler: learning-rate scheduler stepped once per epoch.
     """
     from tqdm.auto import tqdm
 
@@ -58,6 +65,8 @@ def fit_classifier(
         for s in bar:
             idx = order[s * batch_size : (s + 1) * batch_size]
             xb, yb = x[idx], y[idx]
+            if transform is not None:
+                xb = transform(xb)
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad()
@@ -67,6 +76,8 @@ def fit_classifier(
             correct += int((logits.data.argmax(axis=1) == yb).sum())
             if s % 20 == 0:
                 bar.set_postfix(loss=f"{total_loss / ((s + 1) * batch_size):.4f}")
+        if scheduler is not None:
+            scheduler.step()
         test_acc = evaluate_accuracy(model, *test)
         print(
             f"epoch {epoch}/{epochs}  loss {total_loss / n:.4f}  train acc {100 * correct / n:.2f}%  "
