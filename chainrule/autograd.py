@@ -483,7 +483,11 @@ def _owned(g: Any, delivered: set[int]) -> Any:
     if isinstance(g, np.generic):
         return np.array(g)
     base = g if g.base is None else g.base
-    if id(base) in delivered or not g.flags.writeable:
+    # NumPy marks broadcast views read-only; CuPy has no such flag, so look for zero strides
+    writable = getattr(g.flags, "writeable", None)
+    if writable is None:
+        writable = g.size <= 1 or 0 not in g.strides
+    if id(base) in delivered or not writable:
         # a backward may hand one buffer to several inputs (x + x, a pass-through) or return a
         # read-only broadcast view; optimizers and clip_grad_norm_ update .grad in place
         return g.copy()

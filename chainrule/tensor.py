@@ -244,6 +244,37 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # ----------------------------------------------------------------- copying and pickling
+    def __getstate__(self) -> dict[str, Any]:
+        # the graph (functions, contexts, array modules) is not data: a pickled tensor is a leaf
+        return {
+            "data": self.data,
+            "grad": self.grad,
+            "requires_grad": self._requires_grad and self.grad_fn is None,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.data = state["data"]
+        self.grad = state["grad"]
+        self.grad_fn = None
+        self._hooks = None
+        self._requires_grad = state["requires_grad"]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "deepcopy: only leaf tensors (made by the user) can be deep-copied; call "
+                ".detach() first to copy the values of a tensor computed by the graph."
+            )
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.data = self.data.copy()
+        new.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
+        new.grad_fn = None
+        new._hooks = None
+        new._requires_grad = self._requires_grad
+        return new
+
     def __repr__(self) -> str:
         body = np.array2string(
             self.numpy(), separator=", ", precision=4, floatmode="maxprec_equal", prefix="tensor("

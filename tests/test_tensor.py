@@ -259,3 +259,22 @@ def test_methods_delegate_to_functional():
     assert x.logsumexp(1).shape == (2,)
     assert x.softmax().shape == (2, 3) and x.log_softmax(0).shape == (2, 3)
     assert x.sigmoid().shape == x.tanh().shape == x.relu().shape == (2, 3)
+
+
+def test_deepcopy_and_pickle():
+    import copy
+    import pickle
+
+    x = cr.randn(3, requires_grad=True)
+    (x * 2).sum().backward()
+    c = copy.deepcopy(x)
+    assert c.requires_grad and not np.shares_memory(c.data, x.data)
+    np.testing.assert_array_equal(c.grad.data, x.grad.data)
+    p = pickle.loads(pickle.dumps(x))
+    assert p.requires_grad and np.array_equal(p.data, x.data) and p.grad is not None
+    h = x * 2
+    q = pickle.loads(pickle.dumps(h))
+    assert q.is_leaf and not q.requires_grad and np.array_equal(q.data, h.data)
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        copy.deepcopy(h)
+    assert copy.deepcopy(h.detach()).shape == (3,)
