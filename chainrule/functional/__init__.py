@@ -1,4 +1,4 @@
-"""Floor 3: every differentiable op, one family per file. Imported as ``F`` (``import chainrule.functional as F``)."""
+"""Floor 3: every differentiable op, one family per file; imported as ``F``."""
 
 from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
