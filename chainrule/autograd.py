@@ -56,6 +56,8 @@ class _GradMode(threading.local):
 
 
 _mode = _GradMode()
+_tracer: Callable[[type, tuple[Any, ...], dict[str, Any], Any], None] | None = None
+# set by chainrule.io.onnx while tracing a model: called as _tracer(cls, inputs, params, result)
 
 
 def is_grad_enabled() -> bool:
@@ -291,6 +293,8 @@ class Function:
         if any_needs and out.dtype.kind in "fc":
             result._requires_grad = True
             result.grad_fn = Node(cls, ctx, tuple(graph_inputs))
+        if _tracer is not None:
+            _tracer(cls, inputs, params, result)
         return result
 
 
