@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _ndarray = np.ndarray
+_HOST_TYPES = frozenset([np.ndarray, float, int, bool, type(None), np.float32, np.float64])
 _Tensor: Any = None  # the Tensor class, registered by tensor.py (which imports this module)
 
 
@@ -277,7 +278,7 @@ class Function:
                 a = t
                 graph_inputs.append(None)
                 needs.append(False)
-            if type(a) is not _ndarray and type(a).__module__.startswith("cupy"):
+            if type(a) not in _HOST_TYPES and type(a).__module__.startswith("cupy"):
                 xp = _array_module(a)
             arrays.append(a)
         ctx = Context(xp, tuple(needs))

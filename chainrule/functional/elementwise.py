@@ -58,15 +58,24 @@ def _pair(x: Any, y: Any) -> tuple[Any, Any]:
             elif dy.kind == "f" and dx.kind in "iub":
                 x = _as_float(x, dy)
         return x, y
-    if not x_is_t:
-        x = _operand(x, y)
-    if not y_is_t:
-        y = _operand(y, x)
-    if x_is_t and isinstance(y, float) and x.data.dtype.kind in "iub":
-        x = _as_float(x, default_dtype())
-    elif y_is_t and isinstance(x, float) and y.data.dtype.kind in "iub":
-        y = _as_float(y, default_dtype())
-    return x, y
+    if x_is_t:
+        return _with_constant(x, y)
+    if y_is_t:
+        y, x = _with_constant(y, x)
+        return x, y
+    return _operand(x, y), _operand(y, x)
+
+
+def _with_constant(t: Tensor, c: Any) -> tuple[Any, Any]:
+    """A tensor and a non-tensor operand, the tensor first."""
+    kind = type(c)
+    if kind is float:
+        if t.data.dtype.kind in "iub":
+            t = _as_float(t, default_dtype())
+        return t, c
+    if kind is int or kind is bool:
+        return t, c
+    return t, _operand(c, t)
 
 
 def _wrap(arr: Any) -> Tensor:
