@@ -1,0 +1,472 @@
+"""``export_onnx``: trace a model's forward pass and write it as an ONNX graph.
+
+The model runs in eval mode under ``no_grad`` while ``chainrule.autograd`` reports every op to a
+recorder; each recorded op becomes one or a few ONNX nodes. Parameters and buffers become
+initializers named by their ``state_dict`` names; other arrays become constant initializers.
+
+With ``dynamic_batch`` the model is traced twice, at the example's batch size ``b`` and at
+``b + 1``. Anything that differs between the two traces scales with the batch: those dimensions
+become symbolic, shape parameters (a reshape's target) are rewritten to follow the input's batch
+at run time, and anything that cannot (a number computed from the batch size, a tensor made from
+the input outside autograd) is reported instead of silently frozen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...nn import Module
+from ...tensor import Tensor
+from . import ops_math, ops_shape  # noqa: F401  (importing registers their converters)
+from .graph import BatchShapes, Graph, OpContext, ValueSpec, to_model
+from .registry import get_converter, handles_batch_params, supported_ops
+from .tracer import Call, Trace, trace
+
+__all__ = ["export_onnx", "MIN_OPSET"]
+
+MIN_OPSET = 17
+
+
+def export_onnx(
+    model: Module,
+    example_input: Any,
+    path: str | os.PathLike[str] | None,
+    opset: int = 17,
+    input_names: Sequence[str] = ("input",),
+    output_names: Sequence[str] = ("output",),
+    dynamic_batch: bool = True,
+) -> Any:
+    """Export ``model`` to an ONNX file by tracing one forward pass on ``example_input``.
+
+    Args:
+        model: the module to export; it runs in eval mode (its modes are restored afterwards).
+        example_input: a Tensor or array, or a tuple of them for a model with several inputs. Its
+            first dimension is the batch.
+        path: the ``.onnx`` file to write (atomically); None writes nothing.
+        opset: the ONNX opset, 17 or newer.
+        input_names: names of the graph inputs, one per example input.
+        output_names: names of the graph outputs, one per model output (a model that returns a
+            tuple has several).
+        dynamic_batch: make the first dimension of inputs and outputs symbolic (``batch``), so the
+            file accepts any batch size. Otherwise every shape is the example's.
+
+    Returns:
+        The ``onnx.ModelProto`` that was written (it passed ``onnx.checker.check_model``).
+
+    Raises:
+        NotImplementedError: an op has no ONNX converter (the message lists the supported ones) or
+            a case of a supported op that ONNX cannot express.
+        RuntimeError: the forward pass cannot be traced into a static graph (it changes with the
+            batch size or is computed outside autograd); or ``onnx`` is not installed.
+
+    Example:
+        >>> model = cr.models.build("mlp", hidden=(32,))
+        >>> proto = export_onnx(model, cr.randn(1, 1, 28, 28), "mlp.onnx")
+        >>> [i.name for i in proto.graph.input]
+        ['input']
+    """
+    _require_onnx()
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
+        raise ValueError(f"export_onnx: opset must be an int >= {MIN_OPSET}, got {opset!r}.")
+    from onnx import defs
+
+    if opset > defs.onnx_opset_version():
+        raise ValueError(
+            f"export_onnx: opset {opset} is newer than the installed onnx package supports "
+            f"({defs.onnx_opset_version()})."
+        )
+    if not isinstance(model, Module):
+        raise TypeError(f"export_onnx: model must be a chainrule nn.Module, got {type(model)}.")
+    inputs = _as_inputs(example_input)
+    in_names = _names(input_names, len(inputs), "input_names", ("input",))
+    if dynamic_batch:
+        _check_batch(inputs)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        first = trace(model, inputs)
+        second = trace(model, _grown_batch(inputs)) if dynamic_batch else first
+    finally:
+        for module, mode in modes:
+            module.train(mode)
+    out_names = _names(output_names, len(first.outputs), "output_names", ("output",))
+    builder = _Builder(model, first, second, opset, in_names, out_names, dynamic_batch)
+    graph = builder.build()
+    proto = to_model(
+        graph,
+        builder.input_specs(),
+        builder.output_specs(),
+        type(model).__name__,
+        _version(),
+    )
+    if path is not None:
+        _save(proto, Path(path))
+    return proto
+
+
+def _require_onnx() -> None:
+    try:
+        import onnx  # noqa: F401
+    except ImportError as err:
+        raise RuntimeError(
+            "export_onnx needs the 'onnx' package: pip install 'chainrule[onnx]' (or pip install "
+            "onnx onnxruntime)."
+        ) from err
+
+
+def _version() -> str:
+    from ... import __version__
+
+    return str(__version__)
+
+
+def _save(proto: Any, path: Path) -> None:
+    """Write to a temporary file beside ``path`` and rename it: no half-written file remains."""
+    import onnx
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        onnx.save_model(proto, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _as_inputs(example: Any) -> tuple[Tensor, ...]:
+    items = example if isinstance(example, (tuple, list)) else (example,)
+    if not items:
+        raise ValueError("export_onnx: example_input is empty; give at least one tensor.")
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, Tensor):
+            out.append(item)
+        elif isinstance(item, np.ndarray):
+            out.append(Tensor(item))
+        else:
+            raise TypeError(
+                f"export_onnx: example input {i} must be a Tensor or a NumPy array, got "
+                f"{type(item).__name__}."
+            )
+    return tuple(out)
+
+
+def _names(given: Sequence[str], count: int, what: str, default: tuple[str, ...]) -> list[str]:
+    names = [given] if isinstance(given, str) else list(given)
+    if len(names) == count:
+        return names
+    if tuple(names) == default:
+        return [f"{default[0]}_{i}" for i in range(count)]
+    raise ValueError(f"export_onnx: {what} has {len(names)} names, but the model has {count}.")
+
+
+def _check_batch(inputs: Sequence[Tensor]) -> None:
+    batch = inputs[0].shape[0] if inputs[0].ndim else None
+    for i, t in enumerate(inputs):
+        if t.ndim == 0 or t.shape[0] != batch:
+            raise ValueError(
+                f"export_onnx: with dynamic_batch every input needs the batch as its first "
+                f"dimension of the same size; input {i} has shape {t.shape} (input 0: "
+                f"{inputs[0].shape}). Pass dynamic_batch=False to export fixed shapes."
+            )
+    if batch == 0:
+        raise ValueError("export_onnx: the example input has batch size 0; give at least one row.")
+
+
+def _grown_batch(inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    """The example inputs at batch size ``b + 1``: rows repeated, floats slightly perturbed.
+
+    The perturbation makes any tensor that was computed from the input outside autograd differ
+    between the two traces, so the exporter can refuse to freeze it as a constant.
+    """
+    batch = inputs[0].shape[0]
+    rng = np.random.default_rng(0)
+    rows = [i % batch for i in range(batch + 1)]
+    grown = []
+    for t in inputs:
+        arr = np.asarray(t.data)[rows]
+        if arr.dtype.kind == "f":
+            arr = arr + (rng.standard_normal(arr.shape) * 1e-2).astype(arr.dtype)
+        grown.append(Tensor._make(arr))
+    return tuple(grown)
+
+
+def _to_numpy(arr: Any) -> np.ndarray:
+    return arr.get() if hasattr(arr, "get") and not isinstance(arr, np.ndarray) else arr
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Structural equality of op parameters (arrays, slices, nested tuples, dicts)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(p, q) for p, q in zip(a, b, strict=True))
+    if isinstance(a, slice) and isinstance(b, slice):
+        return (a.start, a.stop, a.step) == (b.start, b.stop, b.step)
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a is b
+    if hasattr(a, "shape") or hasattr(b, "shape"):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(_to_numpy(a), _to_numpy(b)))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if value is None or isinstance(value, (int, float, bool)):
+        return ()
+    return tuple(int(n) for n in np.shape(value.data if isinstance(value, Tensor) else value))
+
+
+class _Builder:
+    """Turns two traces of one model into a ``Graph``."""
+
+    def __init__(
+        self,
+        model: Module,
+        first: Trace,
+        second: Trace,
+        opset: int,
+        input_names: list[str],
+        output_names: list[str],
+        dynamic: bool,
+    ) -> None:
+        self.first, self.second = first, second
+        self.dynamic = dynamic
+        self.graph = Graph(opset)
+        self.input_names, self.output_names = input_names, output_names
+        self.params: dict[int, tuple[str, Any]] = {}
+        members = [*model.named_parameters(), *model.named_buffers()]
+        for name, t in members:
+            self.params.setdefault(id(t), (name, t.data))
+            self.params.setdefault(id(t.data), (name, t.data))
+        self.names1: dict[int, str] = {}
+        self.names2: dict[int, str] = {}
+        for name, t1, t2 in zip(input_names, first.inputs, second.inputs, strict=True):
+            self.graph.reserve(name)
+            self.names1[id(t1)] = name
+            self.names2[id(t2)] = name
+        for name in output_names:
+            self.graph.reserve(name)
+        self.b1 = first.inputs[0].shape[0] if first.inputs[0].ndim else 1
+        self.b2 = second.inputs[0].shape[0] if second.inputs[0].ndim else 1
+        self._batch_value: str | None = None
+        self.shapes = BatchShapes(self.graph, self._batch if dynamic else None, self.b1, self.b2)
+
+    # ----------------------------------------------------------------- the whole graph
+    def build(self) -> Graph:
+        self._check_structure()
+        preset = self._output_slots()
+        for k, call in enumerate(self.first.calls):
+            call2 = self.second.calls[k]
+            convert = get_converter(call.name)
+            if convert is None:
+                where = f" (in module '{call.scope}')" if call.scope else ""
+                raise NotImplementedError(
+                    f"export_onnx: no ONNX converter for op {call.name}{where}; supported ops: "
+                    f"{', '.join(supported_ops())}."
+                )
+            self._check_params(call, call2)
+            out = preset.get(k) or self.graph.fresh(
+                f"{call.scope}/{call.name}" if call.scope else call.name
+            )
+            ctx = self._context(call, call2, out)
+            convert(ctx)
+            self.names1[id(call.output)] = out
+            self.names2[id(call2.output)] = out
+        self._finish_outputs(preset)
+        return self.graph
+
+    def _check_structure(self) -> None:
+        a, b = self.first, self.second
+        if len(a.outputs) != len(b.outputs):
+            raise self._diverged("it returns a different number of outputs")
+        for k, (c1, c2) in enumerate(zip(a.calls, b.calls, strict=False)):
+            if c1.fn is not c2.fn or len(c1.inputs) != len(c2.inputs):
+                raise self._diverged(f"op {k} is {c1.name} at one and {c2.name} at the other")
+            if c1.output.ndim != c2.output.ndim:
+                raise self._diverged(
+                    f"op {k} ({c1.name} in '{c1.scope}') gives shapes {c1.output.shape} and "
+                    f"{c2.output.shape}"
+                )
+        if len(a.calls) != len(b.calls):
+            raise self._diverged(
+                f"it runs {len(a.calls)} ops at one and {len(b.calls)} at the other"
+            )
+
+    def _diverged(self, what: str) -> RuntimeError:
+        return RuntimeError(
+            f"export_onnx: the model's forward differs between batch sizes {self.b1} and "
+            f"{self.b2}: {what}. A traced graph cannot follow shape- or value-dependent control "
+            "flow; export with dynamic_batch=False (fixed shapes) or make the forward uniform."
+        )
+
+    def _check_params(self, c1: Call, c2: Call) -> None:
+        if not self.dynamic or handles_batch_params(c1.name) or _same(c1.params, c2.params):
+            return
+        keys = [k for k in c1.params if not _same(c1.params.get(k), c2.params.get(k))]
+        raise RuntimeError(
+            f"export_onnx: {c1.name} in '{c1.scope}' has parameters that change with the batch "
+            f"size ({', '.join(keys)}); this op cannot take them from the input at run time. "
+            "Export with dynamic_batch=False."
+        )
+
+    def _output_slots(self) -> dict[int, str]:
+        """Call index -> graph output name, for outputs that a call produced directly."""
+        producer = {id(c.output): k for k, c in enumerate(self.first.calls)}
+        slots: dict[int, str] = {}
+        for name, out in zip(self.output_names, self.first.outputs, strict=True):
+            k = producer.get(id(out)) if isinstance(out, Tensor) else None
+            if k is not None and k not in slots:
+                slots[k] = name
+        return slots
+
+    def _finish_outputs(self, preset: dict[int, str]) -> None:
+        done = set(preset.values())
+        for i, (name, out) in enumerate(zip(self.output_names, self.first.outputs, strict=True)):
+            if name in done:
+                continue
+            if not isinstance(out, Tensor):
+                raise TypeError(
+                    f"export_onnx: model output {i} is a {type(out).__name__}, not a Tensor."
+                )
+            source = self._resolve_tensor(out, self.names1)
+            self.graph.node("Identity", [source], [name])
+
+    def _resolve_tensor(self, t: Tensor, names: dict[int, str]) -> str:
+        if id(t) in names:
+            return names[id(t)]
+        param = self.params.get(id(t)) or self.params.get(id(t.data))
+        if param is not None:
+            return self.graph.initializer(param[0], _to_numpy(param[1]))
+        return self.graph.constant(_to_numpy(t.data))
+
+    # ----------------------------------------------------------------- one op
+    def _context(self, c1: Call, c2: Call, out: str) -> OpContext:
+        dtype = np.dtype(c1.output.data.dtype)
+        names = []
+        shapes1 = []
+        shapes2 = []
+        for j, (v1, v2) in enumerate(zip(c1.inputs, c2.inputs, strict=True)):
+            names.append(self._input(c1, j, v1, v2, dtype))
+            shapes1.append(_shape(v1))
+            shapes2.append(_shape(v2))
+        return OpContext(
+            self.graph,
+            c1.name,
+            c1.scope,
+            names,
+            (tuple(shapes1), tuple(shapes2)),
+            (c1.params, c2.params),
+            out,
+            (_shape(c1.output), _shape(c2.output)),
+            dtype,
+            self.shapes,
+        )
+
+    def _source(self, v: Any, names: dict[int, str]) -> tuple[str, Any]:
+        if v is None:
+            return ("none", None)
+        if isinstance(v, Tensor):
+            if id(v) in names:
+                return ("value", names[id(v)])
+            param = self.params.get(id(v)) or self.params.get(id(v.data))
+            if param is not None:
+                return ("param", param)
+            return ("const", v.data)
+        if hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, np.generic):
+            param = self.params.get(id(v))
+            return ("param", param) if param is not None else ("const", v)
+        if isinstance(v, (int, float, bool, np.generic)):
+            return ("scalar", v)
+        raise TypeError(
+            f"export_onnx: an op got an input of type {type(v).__name__}, which is not a tensor, "
+            "array or number."
+        )
+
+    def _input(self, c1: Call, j: int, v1: Any, v2: Any, dtype: np.dtype) -> str:
+        kind, s1 = self._source(v1, self.names1)
+        kind2, s2 = self._source(v2, self.names2)
+        where = f"{c1.name} in '{c1.scope}'" if c1.scope else c1.name
+        if kind != kind2 or (kind == "value" and s1 != s2):
+            raise self._diverged(f"input {j} of {where} comes from different places")
+        if kind == "value":
+            return str(s1)
+        if kind == "param":
+            return self.graph.initializer(s1[0], _to_numpy(s1[1]))
+        if kind == "none":
+            return ""
+        if kind == "scalar":
+            if not _same(s1, s2):
+                raise RuntimeError(
+                    f"export_onnx: input {j} of {where} is the number {s1} at batch size "
+                    f"{self.b1} and {s2} at {self.b2}: it is computed from the batch size in "
+                    "Python, which a traced graph cannot follow. Use a tensor op instead, or "
+                    "export with dynamic_batch=False."
+                )
+            return self.graph.constant(np.asarray(s1, dtype=dtype))
+        return self._constant(where, j, _to_numpy(s1), _to_numpy(s2))
+
+    def _constant(self, where: str, j: int, a1: np.ndarray, a2: np.ndarray) -> str:
+        if a1.shape == a2.shape:
+            if not np.array_equal(a1, a2, equal_nan=a1.dtype.kind in "fc"):
+                raise RuntimeError(
+                    f"export_onnx: input {j} of {where} is a tensor computed from the model's "
+                    "input outside autograd (its values change with the input), so it cannot be "
+                    "stored as a constant. Compute it with chainrule ops, or detach it into a "
+                    "buffer."
+                )
+            return self.graph.constant(a1)
+        uniform = (
+            a1.size > 0
+            and a2.size > 0
+            and a1.ndim == a2.ndim
+            and bool((a1 == a1.flat[0]).all())
+            and bool((a2 == a1.flat[0]).all())
+        )
+        if not uniform:
+            raise RuntimeError(
+                f"export_onnx: input {j} of {where} is an array of shape {a1.shape} at batch "
+                f"size {self.b1} and {a2.shape} at {self.b2}, made outside autograd; only arrays "
+                "filled with one value (zeros, ones) can follow the batch size at run time."
+            )
+        from onnx import numpy_helper
+
+        shape = self.shapes.shape(a1.shape, a2.shape, where)
+        filled = self.graph.fresh("filled")
+        value = numpy_helper.from_array(np.asarray([a1.flat[0]], dtype=a1.dtype))
+        self.graph.node("ConstantOfShape", [shape], [filled], value=value)
+        return filled
+
+    def _batch(self) -> str:
+        """The batch size as a 1-element int64 tensor, read from the first input's shape."""
+        if self._batch_value is None:
+            self._batch_value = self.graph.fresh("batch_size")
+            self.graph.node("Shape", [self.input_names[0]], [self._batch_value], start=0, end=1)
+        return self._batch_value
+
+    # ----------------------------------------------------------------- graph inputs and outputs
+    def _spec(self, name: str, t1: Tensor, t2: Tensor) -> ValueSpec:
+        dims: list[int | str | None] = []
+        for d1, d2 in zip(_shape(t1), _shape(t2), strict=True):
+            if d1 == d2:
+                dims.append(d1)
+            elif (d1, d2) == (self.b1, self.b2):
+                dims.append("batch")
+            else:
+                dims.append(None)
+        return ValueSpec(name, np.dtype(t1.data.dtype), tuple(dims))
+
+    def input_specs(self) -> list[ValueSpec]:
+        pairs = zip(self.input_names, self.first.inputs, self.second.inputs, strict=True)
+        return [self._spec(n, a, b) for n, a, b in pairs]
+
+    def output_specs(self) -> list[ValueSpec]:
+        pairs = zip(self.output_names, self.first.outputs, self.second.outputs, strict=True)
+        return [self._spec(n, a, b) for n, a, b in pairs]

@@ -1,0 +1,59 @@
+"""Every model of the zoo exports to ONNX and runs in onnxruntime at batch sizes 1 and 3."""
+
+from __future__ import annotations
+
+import pytest
+
+import chainrule as cr
+from chainrule.io.onnx import example_input, export_zoo_model
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+
+@pytest.mark.parametrize("name", cr.models.available())
+def test_zoo_model_matches_onnxruntime(roundtrip, name) -> None:
+    model = cr.models.build(name)
+    if example_input(model, name) is None:
+        pytest.skip(f"no example input shape known for zoo model {name!r}")
+
+    def make(batch: int) -> cr.Tensor:
+        return example_input(model, name, batch_size=batch)
+
+    roundtrip(model, make)
+
+
+def test_export_zoo_model_writes_a_checked_file(tmp_path) -> None:
+    path = tmp_path / "mlp.onnx"
+    proto = export_zoo_model("mlp", path, hidden=(16,))
+    onnx.checker.check_model(str(path), full_check=True)
+    dims = [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", 1, 28, 28]
+
+
+def test_export_zoo_model_takes_a_trained_model(tmp_path) -> None:
+    model = cr.models.build("mlp", hidden=(8,))
+    proto = export_zoo_model("mlp", None, model=model)
+    weights = {i.name: i for i in proto.graph.initializer}
+    assert list(weights["layers.1.weight"].dims) == [8, 784]
+
+
+def test_unknown_zoo_name_lists_the_zoo() -> None:
+    with pytest.raises(ValueError, match="available: .*mlp"):
+        export_zoo_model("no_such_net", None)
+
+
+class Odd(cr.nn.Module):
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        if x.shape[1:] != (5, 7):
+            raise ValueError("Odd wants (N, 5, 7)")
+        return x * 2
+
+
+def test_no_known_example_shape_is_a_clear_error() -> None:
+    assert example_input(Odd()) is None
+    with pytest.raises(ValueError, match="no example input is known"):
+        export_zoo_model("odd", None, model=Odd())
+    model = Odd()
+    model.example_input_shape = (1, 5, 7)
+    assert example_input(model, batch_size=3).shape == (3, 5, 7)
