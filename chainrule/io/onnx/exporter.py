@@ -66,7 +66,7 @@ def export_onnx(
 
     Example:
         >>> model = cr.models.build("mlp", hidden=(32,))
-        >>> proto = export_onnx(model, cr.randn(1, 1, 28, 28), "mlp.onnx")
+        >>> proto = export_onnx(model, cr.randn(1, 1, 28, 28), None)  # or a path to write
         >>> [i.name for i in proto.graph.input]
         ['input']
     """

@@ -110,7 +110,9 @@ def export_zoo_model(
         ValueError: ``name`` is not in the zoo, or no example input shape is known for it.
 
     Example:
-        >>> proto = export_zoo_model("mlp", "mlp.onnx", hidden=(64,))
+        >>> proto = export_zoo_model("mlp", None, hidden=(64,))  # or a path to write
+        >>> proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param
+        'batch'
     """
     from ... import models
 
