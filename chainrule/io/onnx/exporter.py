@@ -90,7 +90,7 @@ def export_onnx(
     model.eval()
     try:
         first = trace(model, inputs)
-        second = trace(model, _grown_batch(inputs)) if dynamic_batch else first
+        second = trace(model, _second_inputs(inputs, dynamic_batch))
     finally:
         for module, mode in modes:
             module.train(mode)
@@ -178,18 +178,25 @@ def _check_batch(inputs: Sequence[Tensor]) -> None:
         raise ValueError("export_onnx: the example input has batch size 0; give at least one row.")
 
 
-def _grown_batch(inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
-    """The example inputs at batch size ``b + 1``: rows repeated, floats slightly perturbed.
+def _second_inputs(inputs: Sequence[Tensor], grow: bool) -> tuple[Tensor, ...]:
+    """Inputs for the second trace: rows rotated (one more with ``grow``), floats perturbed.
 
     The perturbation makes any tensor that was computed from the input outside autograd differ
     between the two traces, so the exporter can refuse to freeze it as a constant.
     """
-    batch = inputs[0].shape[0]
+    batch = inputs[0].shape[0] if inputs[0].ndim else 0
     rng = np.random.default_rng(0)
-    rows = [i % batch for i in range(batch + 1)]
+    if grow:
+        rows = [i % batch for i in range(batch + 1)]
+    elif batch:
+        rows = [(i + 1) % batch for i in range(batch)]
+    else:
+        rows = None  # a 0-d input: only perturb it
     grown = []
     for t in inputs:
-        arr = np.asarray(t.data)[rows]
+        arr = np.asarray(t.data)
+        if rows is not None and arr.ndim and arr.shape[0] == batch:
+            arr = arr[rows]
         if arr.dtype.kind == "f":
             arr = arr + (rng.standard_normal(arr.shape) * 1e-2).astype(arr.dtype)
         grown.append(Tensor._make(arr))
@@ -290,7 +297,9 @@ class _Builder:
         for k, (c1, c2) in enumerate(zip(a.calls, b.calls, strict=False)):
             if c1.fn is not c2.fn or len(c1.inputs) != len(c2.inputs):
                 raise self._diverged(f"op {k} is {c1.name} at one and {c2.name} at the other")
-            if c1.output.ndim != c2.output.ndim:
+            if c1.output.ndim != c2.output.ndim or (
+                not self.dynamic and c1.output.shape != c2.output.shape
+            ):
                 raise self._diverged(
                     f"op {k} ({c1.name} in '{c1.scope}') gives shapes {c1.output.shape} and "
                     f"{c2.output.shape}"
@@ -301,16 +310,23 @@ class _Builder:
             )
 
     def _diverged(self, what: str) -> RuntimeError:
+        if self.dynamic:
+            runs = f"between batch sizes {self.b1} and {self.b2}"
+            fix = "export with dynamic_batch=False (fixed shapes) or make the forward uniform"
+        else:
+            runs = "between two example inputs of the same shape"
+            fix = "make the forward independent of the input's values"
         return RuntimeError(
-            f"export_onnx: the model's forward differs between batch sizes {self.b1} and "
-            f"{self.b2}: {what}. A traced graph cannot follow shape- or value-dependent control "
-            "flow; export with dynamic_batch=False (fixed shapes) or make the forward uniform."
+            f"export_onnx: the model's forward differs {runs}: {what}. A traced graph cannot "
+            f"follow shape- or value-dependent control flow; {fix}."
         )
 
     def _check_params(self, c1: Call, c2: Call) -> None:
-        if not self.dynamic or handles_batch_params(c1.name) or _same(c1.params, c2.params):
+        if (self.dynamic and handles_batch_params(c1.name)) or _same(c1.params, c2.params):
             return
         keys = [k for k in c1.params if not _same(c1.params.get(k), c2.params.get(k))]
+        if not self.dynamic:
+            raise self._diverged(f"the parameters {', '.join(keys)} of {c1.name} change")
         raise RuntimeError(
             f"export_onnx: {c1.name} in '{c1.scope}' has parameters that change with the batch "
             f"size ({', '.join(keys)}); this op cannot take them from the input at run time. "
@@ -403,6 +419,8 @@ class _Builder:
         if kind == "none":
             return ""
         if kind == "scalar":
+            if not _same(s1, s2) and not self.dynamic:
+                raise self._diverged(f"input {j} of {where} is the number {s1} once, {s2} once")
             if not _same(s1, s2):
                 raise RuntimeError(
                     f"export_onnx: input {j} of {where} is the number {s1} at batch size "
