@@ -424,6 +424,10 @@ def _run_backward(
                     deps[fn] = left
                     if left == 0:
                         ready.append(fn)
+            if node.freed:
+                # its buffers are gone, so drop the edges too: intermediate results held only by
+                # the graph are released even while the caller keeps the loss tensor
+                node.inputs = ()
     finally:
         _mode.enabled = prev_mode
 
