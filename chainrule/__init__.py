@@ -1,8 +1,9 @@
 """chainrule: a deep-learning framework built from first principles.
 
-Backpropagation is the chain rule evaluated by dynamic programming over the computation graph; chainrule
-records operations on NumPy arrays and asks that graph for gradients. The public API follows PyTorch's
-names (``cr.tensor``, ``cr.nn.Linear``, ``cr.optim.SGD``); the training loop follows Keras (``fit``).
+Backpropagation is the chain rule evaluated by dynamic programming over the computation graph;
+chainrule records operations on NumPy arrays and asks that graph for gradients. The public API
+follows PyTorch's names (``cr.tensor``, ``cr.nn.Linear``, ``cr.optim.SGD``); the training loop
+follows Keras (``fit``).
 """
 
 import importlib as _importlib
@@ -15,6 +16,7 @@ from .autograd import (
     enable_grad,
     grad,
     gradcheck,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
@@ -28,17 +30,27 @@ from .backend import (
     set_rng_state,
 )
 from .creation import *  # noqa: F403
+from .creation import __all__ as _creation
 from .functional import *  # noqa: F403
+from .functional import __all__ as _functional
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
 
+float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"
+
 _LAZY = ("data", "models", "train", "kernels", "io", "viz", "experiments", "cli")
+
+__all__ = [
+    "Function", "GradcheckError", "Tensor", "config", "detect_anomaly", "enable_grad",
+    "functional", "get_rng", "get_rng_state", "grad", "gradcheck", "is_anomaly_enabled",
+    "is_grad_enabled", "manual_seed", "nn", "no_grad", "optim", "set_default_dtype",
+    "set_grad_enabled", "set_rng_state", "tensor", "float32", "float64", "int64", "int32", "bool_",
+    *_creation, *_functional,
+]  # fmt: skip
 
 
 def __getattr__(name: str):  # noqa: ANN202  (PEP 562: heavy sub-packages load on first use)
     if name in _LAZY:
         return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
-
-float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"

@@ -68,7 +68,8 @@ def to_dtype(dtype: Any) -> np.dtype:
     try:
         return np.dtype(dtype)
     except TypeError as err:
-        raise TypeError(f"unknown dtype {dtype!r}; use e.g. 'float32', 'float64', 'int64'.") from err
+        hint = "use e.g. 'float32', 'float64', 'int64'"
+        raise TypeError(f"unknown dtype {dtype!r}; {hint}.") from err
 
 
 def get_array_module(*arrays: Any) -> Any:
@@ -91,8 +92,8 @@ def device_of(array: Any) -> str:
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed every random source the package uses (initializers, dropout, shuffling, augmentation).
 
-    Also seeds NumPy's legacy global generator and Python's ``random`` for user code that mixes them.
-    Example: ``cr.manual_seed(0); a = cr.randn(3); cr.manual_seed(0); b = cr.randn(3)`` gives a == b.
+    Also seeds NumPy's legacy global generator and Python's ``random``, for user code that mixes
+    them. Example: ``cr.manual_seed(0); a = cr.randn(3)`` twice gives the same ``a``.
     """
     global _rng, _seed
     import random
