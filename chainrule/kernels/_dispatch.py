@@ -1,0 +1,71 @@
+"""Choose between a numba-compiled kernel and its plain NumPy twin at call time.
+
+Every kernel in this package exists twice with the same signature: a loop nest compiled by numba
+(``parallel=True``, ``cache=True``, ``fastmath=False``; ``prange`` over the outer dimension) and a
+vectorised NumPy version. ``use_numba()`` decides which one runs: numba must have imported, the
+switch ``chainrule.backend.config.use_numba`` must be on (``CHAINRULE_NO_NUMBA=1`` turns it off),
+and the arrays must be CPU arrays of a dtype the compiled kernels are built for (float32/float64).
+If numba fails to import, the NumPy versions run silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.backend import config
+
+__all__ = ["HAVE_NUMBA", "jit", "jit_helper", "prange", "use_numba", "numba_threads"]
+
+try:  # numba is optional at run time: without it every kernel takes its NumPy path
+    import numba as _numba
+
+    prange = _numba.prange
+    HAVE_NUMBA = True
+except Exception:  # noqa: BLE001 - any failure to import numba means "no numba"
+    _numba = None
+    prange = range
+    HAVE_NUMBA = False
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def jit(fn: Callable[..., Any]) -> Callable[..., Any] | None:
+    """Compile ``fn`` with numba as a parallel CPU kernel, or return None when numba is absent."""
+    if not HAVE_NUMBA:
+        return None
+    return _numba.njit(parallel=True, cache=True, fastmath=False, nogil=True)(fn)
+
+
+def jit_helper(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Compile a small serial helper that the parallel kernels call (plain Python without numba)."""
+    if not HAVE_NUMBA:
+        return fn
+    return _numba.njit(cache=True, fastmath=False, inline="always")(fn)
+
+
+def use_numba(*arrays: Any) -> bool:
+    """Whether the numba kernels should run for these arrays.
+
+    Args:
+        *arrays: the floating arrays the kernel will read (indices and None are not checked).
+
+    Returns:
+        True when numba imported, ``config.use_numba`` is on, and every array is a NumPy array of
+        float32 or float64.
+    """
+    if not (HAVE_NUMBA and config.use_numba):
+        return False
+    for a in arrays:
+        if not isinstance(a, np.ndarray) or a.dtype not in _FLOATS:
+            return False
+    return True
+
+
+def numba_threads() -> int:
+    """Number of threads the numba kernels use (1 without numba)."""
+    if not HAVE_NUMBA:
+        return 1
+    return int(_numba.get_num_threads())

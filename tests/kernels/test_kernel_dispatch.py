@@ -1,0 +1,64 @@
+"""The numba/NumPy switch: config flag, environment variable, missing numba, unsupported dtypes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.backend import config
+from chainrule.kernels import HAVE_NUMBA, use_numba
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(code: str, **env: str) -> str:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_config_switch(monkeypatch):
+    x = np.zeros(3, np.float32)
+    monkeypatch.setattr(config, "use_numba", False)
+    assert not use_numba(x)
+    monkeypatch.setattr(config, "use_numba", True)
+    assert use_numba(x) == HAVE_NUMBA
+
+
+def test_only_float32_and_float64_take_the_compiled_path(monkeypatch):
+    monkeypatch.setattr(config, "use_numba", True)
+    assert not use_numba(np.zeros(2, np.float16))
+    assert not use_numba(np.zeros(2, np.int64))
+    assert not use_numba([1.0, 2.0])
+
+
+def test_environment_variable_turns_numba_off():
+    code = (
+        "from chainrule.kernels import use_numba; import numpy as np; print(use_numba(np.ones(1)))"
+    )
+    assert _run(code, CHAINRULE_NO_NUMBA="1") == "False"
+
+
+def test_kernels_work_when_numba_cannot_import():
+    code = (
+        "import sys; sys.modules['numba'] = None\n"
+        "import numpy as np\n"
+        "from chainrule import kernels as K\n"
+        "x = np.arange(32.0).reshape(1, 2, 4, 4)\n"
+        "y = K.conv2d_forward(x, np.ones((1, 2, 3, 3)), None, 1, 1)\n"
+        "p, i = K.max_pool2d_forward(x, 2)\n"
+        "print(K.HAVE_NUMBA, y.shape, p.shape)"
+    )
+    assert _run(code) == "False (1, 1, 4, 4) (1, 2, 2, 2)"
