@@ -12,6 +12,8 @@ from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
 from .containers import *  # noqa: F403
 from .containers import __all__ as _containers
+from .embedding import *  # noqa: F403
+from .embedding import __all__ as _embedding
 from .hooks import RemovableHandle
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
@@ -21,6 +23,10 @@ from .module import Module
 from .neurons import *  # noqa: F403
 from .neurons import __all__ as _neurons
 from .parameter import Parameter
+from .recurrent import *  # noqa: F403
+from .recurrent import __all__ as _recurrent
+from .recurrent_cells import *  # noqa: F403
+from .recurrent_cells import __all__ as _recurrent_cells
 from .state_dict import IncompatibleKeys, StateDictError
 
 __all__ = [
@@ -28,3 +34,4 @@ __all__ = [
     *_containers, *_linear, *_activation, *_loss,
     *_neurons,
 ]  # fmt: skip
+__all__ += [*_embedding, *_recurrent, *_recurrent_cells]
