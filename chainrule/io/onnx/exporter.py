@@ -22,9 +22,9 @@ import numpy as np
 
 from ...nn import Module
 from ...tensor import Tensor
-from . import ops_math, ops_shape  # noqa: F401  (importing registers their converters)
+from . import ops_math, ops_shape, ops_text  # noqa: F401  (importing registers converters)
 from .graph import BatchShapes, Graph, OpContext, ValueSpec, to_model
-from .registry import get_converter, handles_batch_params, supported_ops
+from .registry import get_converter, handles_batch_params, supported_ops, value_params
 from .tracer import Call, Trace, trace
 
 __all__ = ["export_onnx", "MIN_OPSET"]
@@ -255,10 +255,11 @@ class _Builder:
             self.params.setdefault(id(t.data), (name, t.data))
         self.names1: dict[int, str] = {}
         self.names2: dict[int, str] = {}
+        self.arrays1: dict[int, str] = {}  # id(tensor.data) -> name, for value parameters
+        self.arrays2: dict[int, str] = {}
         for name, t1, t2 in zip(input_names, first.inputs, second.inputs, strict=True):
             self.graph.reserve(name)
-            self.names1[id(t1)] = name
-            self.names2[id(t2)] = name
+            self._name(t1, t2, name)
         for name in output_names:
             self.graph.reserve(name)
         self.b1 = first.inputs[0].shape[0] if first.inputs[0].ndim else 1
@@ -285,10 +286,15 @@ class _Builder:
             )
             ctx = self._context(call, call2, out)
             convert(ctx)
-            self.names1[id(call.output)] = out
-            self.names2[id(call2.output)] = out
+            self._name(call.output, call2.output, out)
         self._finish_outputs(preset)
         return self.graph
+
+    def _name(self, t1: Tensor, t2: Tensor, name: str) -> None:
+        self.names1[id(t1)] = name
+        self.names2[id(t2)] = name
+        self.arrays1[id(t1.data)] = name
+        self.arrays2[id(t2.data)] = name
 
     def _check_structure(self) -> None:
         a, b = self.first, self.second
@@ -322,9 +328,14 @@ class _Builder:
         )
 
     def _check_params(self, c1: Call, c2: Call) -> None:
-        if (self.dynamic and handles_batch_params(c1.name)) or _same(c1.params, c2.params):
+        values = value_params(c1.name)
+        keys = [
+            k
+            for k in c1.params
+            if k not in values and not _same(c1.params.get(k), c2.params.get(k))
+        ]
+        if not keys or (self.dynamic and handles_batch_params(c1.name)):
             return
-        keys = [k for k in c1.params if not _same(c1.params.get(k), c2.params.get(k))]
         if not self.dynamic:
             raise self._diverged(f"the parameters {', '.join(keys)} of {c1.name} change")
         raise RuntimeError(
@@ -384,7 +395,20 @@ class _Builder:
             (_shape(c1.output), _shape(c2.output)),
             dtype,
             self.shapes,
+            lambda key: self._param_value(c1, c2, key),
         )
+
+    def _param_value(self, c1: Call, c2: Call, key: str) -> str:
+        a1, a2 = c1.params.get(key), c2.params.get(key)
+        where = f"{c1.name} in '{c1.scope}'" if c1.scope else c1.name
+        name = self.arrays1.get(id(a1))
+        if name is not None:
+            if self.arrays2.get(id(a2)) != name:
+                raise self._diverged(f"parameter {key} of {where} comes from different places")
+            return name
+        if a1 is None:
+            return ""
+        return self._constant(where, key, _to_numpy(np.asarray(a1)), _to_numpy(np.asarray(a2)))
 
     def _source(self, v: Any, names: dict[int, str]) -> tuple[str, Any]:
         if v is None:
@@ -431,11 +455,12 @@ class _Builder:
             return self.graph.constant(np.asarray(s1, dtype=dtype))
         return self._constant(where, j, _to_numpy(s1), _to_numpy(s2))
 
-    def _constant(self, where: str, j: int, a1: np.ndarray, a2: np.ndarray) -> str:
+    def _constant(self, where: str, j: int | str, a1: np.ndarray, a2: np.ndarray) -> str:
+        what = f"input {j}" if isinstance(j, int) else f"parameter {j}"
         if a1.shape == a2.shape:
             if not np.array_equal(a1, a2, equal_nan=a1.dtype.kind in "fc"):
                 raise RuntimeError(
-                    f"export_onnx: input {j} of {where} is a tensor computed from the model's "
+                    f"export_onnx: {what} of {where} is a tensor computed from the model's "
                     "input outside autograd (its values change with the input), so it cannot be "
                     "stored as a constant. Compute it with chainrule ops, or detach it into a "
                     "buffer."
@@ -450,7 +475,7 @@ class _Builder:
         )
         if not uniform:
             raise RuntimeError(
-                f"export_onnx: input {j} of {where} is an array of shape {a1.shape} at batch "
+                f"export_onnx: {what} of {where} is an array of shape {a1.shape} at batch "
                 f"size {self.b1} and {a2.shape} at {self.b2}, made outside autograd; only arrays "
                 "filled with one value (zeros, ones) can follow the batch size at run time."
             )

@@ -178,6 +178,7 @@ class OpContext:
         out_shapes: tuple[tuple[int, ...], tuple[int, ...]],
         out_dtype: np.dtype,
         shapes: BatchShapes,
+        param_value: Callable[[str], str] | None = None,
     ) -> None:
         self.graph = graph
         self.opset = graph.opset
@@ -190,6 +191,7 @@ class OpContext:
         self.out_dtype = out_dtype
         self.shapes = shapes
         self.b1, self.b2 = shapes.b1, shapes.b2
+        self._param_value = param_value
 
     # ----------------------------------------------------------------- inputs and shapes
     def x(self, i: int) -> str:
@@ -207,6 +209,16 @@ class OpContext:
         else:
             a, b = self.in_shapes[i], self.in_shapes2[i]
         return {k for k, (m, n) in enumerate(zip(a, b, strict=False)) if m != n}
+
+    def param_value(self, key: str) -> str:
+        """The graph value of keyword parameter ``key`` (declared in ``value_params``).
+
+        An array that an earlier op produced, or a graph input's, is that value; any other array
+        becomes a constant.
+        """
+        if self._param_value is None:
+            raise RuntimeError(f"export_onnx: {self.name} has no value parameters.")
+        return self._param_value(key)
 
     # ----------------------------------------------------------------- emitting
     def tmp(self, hint: str) -> str:
