@@ -13,6 +13,7 @@ the input outside autograd) is reported instead of silently frozen.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backend import get_array_module
 from ...nn import Module
 from ...tensor import Tensor
 from . import ops_math, ops_shape, ops_text  # noqa: F401  (importing registers converters)
@@ -83,6 +85,7 @@ def export_onnx(
     if not isinstance(model, Module):
         raise TypeError(f"export_onnx: model must be a chainrule nn.Module, got {type(model)}.")
     inputs = _as_inputs(example_input)
+    model, inputs = _on_cpu(model, inputs)
     in_names = _names(input_names, len(inputs), "input_names", ("input",))
     if dynamic_batch:
         _check_batch(inputs)
@@ -156,6 +159,15 @@ def _as_inputs(example: Any) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
+def _on_cpu(model: Module, inputs: tuple[Tensor, ...]) -> tuple[Module, tuple[Tensor, ...]]:
+    """A CPU copy of a model (and inputs) that lives on the GPU; CPU models are used as they are."""
+    arrays = [t.data for t in (*model.parameters(), *model.buffers(), *inputs)]
+    if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays):
+        return model, inputs
+    moved = copy.deepcopy(model).cpu()
+    return moved, tuple(Tensor._make(_to_numpy(t.data)) for t in inputs)
+
+
 def _names(given: Sequence[str], count: int, what: str, default: tuple[str, ...]) -> list[str]:
     names = [given] if isinstance(given, str) else list(given)
     if len(names) == count:
@@ -194,11 +206,12 @@ def _second_inputs(inputs: Sequence[Tensor], grow: bool) -> tuple[Tensor, ...]:
         rows = None  # a 0-d input: only perturb it
     grown = []
     for t in inputs:
-        arr = np.asarray(t.data)
+        arr = t.data
+        xp = get_array_module(arr)  # the model may live on the GPU: stay on the input's device
         if rows is not None and arr.ndim and arr.shape[0] == batch:
-            arr = arr[rows]
+            arr = arr[xp.asarray(rows)]
         if arr.dtype.kind == "f":
-            arr = arr + (rng.standard_normal(arr.shape) * 1e-2).astype(arr.dtype)
+            arr = arr + xp.asarray(rng.standard_normal(arr.shape) * 1e-2).astype(arr.dtype)
         grown.append(Tensor._make(arr))
     return tuple(grown)
 
