@@ -7,7 +7,16 @@ import os
 import time
 from typing import Any
 
+from . import recipes
+
 __all__ = ["add_parser", "run"]
+
+
+def _fill_defaults(args: argparse.Namespace, **defaults: Any) -> None:
+    """Give every option the user left unset (None) its default for this data set."""
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
 
 
 def add_parser(sub: Any) -> None:
@@ -23,10 +32,16 @@ def add_parser(sub: Any) -> None:
             "holds the MNIST IDX files, the full MNIST (60,000 / 10,000) is used instead."
         ),
     )
+    data_choices = ["mnist", *recipes.data_names()]
     train.add_argument(
-        "--model", default="mlp", help="model of the zoo (see `chainrule models`); default mlp"
+        "--model",
+        default=None,
+        help="model of the zoo (see `chainrule models`); default mlp for mnist, else the "
+        "recipe's model",
     )
-    train.add_argument("--data", default="mnist", choices=["mnist"], help="dataset; default mnist")
+    train.add_argument(
+        "--data", default="mnist", choices=data_choices, help="dataset; default mnist"
+    )
     train.add_argument(
         "--data-dir",
         default=None,
@@ -37,15 +52,17 @@ def add_parser(sub: Any) -> None:
         "--sample", action="store_true", help="use the embedded sample even if full data exist"
     )
     train.add_argument(
-        "--epochs", type=int, default=15, help="passes over the training set; default 15"
+        "--epochs", type=int, default=None, help="passes over the training set; default 15 (mnist)"
     )
-    train.add_argument("--batch-size", type=int, default=64, help="examples per step; default 64")
-    train.add_argument("--lr", type=float, default=1e-3, help="learning rate; default 1e-3")
+    train.add_argument(
+        "--batch-size", type=int, default=None, help="examples per step; default 64 (mnist)"
+    )
+    train.add_argument("--lr", type=float, default=None, help="learning rate; default 1e-3 (mnist)")
     train.add_argument(
         "--optimizer",
-        default="adam",
-        choices=["adam", "sgd"],
-        help="adam, or sgd with momentum 0.9; default adam",
+        default=None,
+        choices=["adam", "sgd", "adadelta"],
+        help="adam, sgd (momentum 0.9) or adadelta; default adam (mnist)",
     )
     train.add_argument(
         "--no-augment",
@@ -68,6 +85,8 @@ def add_parser(sub: Any) -> None:
     train.add_argument(
         "--quiet", action="store_true", help="no progress bars, only the per-epoch lines"
     )
+    for recipe in recipes.all_recipes():
+        recipe.add_arguments(train.add_argument_group(f"{recipe.TITLE} ({', '.join(recipe.DATA)})"))
     train.set_defaults(run=run)
 
 
@@ -89,6 +108,9 @@ def _load_mnist(args: argparse.Namespace):  # noqa: ANN202
 
 def run(args: argparse.Namespace) -> int:
     """Run ``chainrule train`` with parsed arguments; returns the exit status."""
+    if args.data != "mnist":
+        return recipes.for_data(args.data).run(args)
+    _fill_defaults(args, model="mlp", epochs=15, batch_size=64, lr=1e-3, optimizer="adam")
     import numpy as np
 
     from .. import models, optim
@@ -106,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     model = models.build(args.model)
     if args.optimizer == "adam":
         opt = optim.Adam(model.parameters(), lr=args.lr)
+    elif args.optimizer == "adadelta":
+        opt = optim.Adadelta(model.parameters(), lr=args.lr)
     else:
         opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     scheduler = None
