@@ -24,7 +24,7 @@ import numpy as np
 from ...backend import get_array_module
 from ...nn import Module
 from ...tensor import Tensor
-from . import ops_math, ops_shape, ops_text  # noqa: F401  (importing registers converters)
+from . import ops_math, ops_shape, ops_text, ops_vision  # noqa: F401  (registers converters)
 from .graph import BatchShapes, Graph, OpContext, ValueSpec, to_model
 from .registry import get_converter, handles_batch_params, supported_ops, value_params
 from .tracer import Call, Trace, trace
@@ -421,6 +421,10 @@ class _Builder:
             return name
         if a1 is None:
             return ""
+        param = self.params.get(id(a1))
+        other = self.params.get(id(a2))
+        if param is not None and other is not None and param[0] == other[0]:
+            return self.graph.initializer(param[0], _to_numpy(param[1]))
         return self._constant(where, key, _to_numpy(np.asarray(a1)), _to_numpy(np.asarray(a2)))
 
     def _source(self, v: Any, names: dict[int, str]) -> tuple[str, Any]:
