@@ -149,3 +149,49 @@ def test_dropout_forced_into_training_is_refused() -> None:
     model = Lambda(lambda m, x: F.dropout(x, 0.5, training=True))
     with pytest.raises(NotImplementedError, match="training mode"):
         export_onnx(model, cr.randn(2, 3), None)
+
+
+class ShortcutA(nn.Module):
+    """A residual block that halves the map: option A (strided slice, zero channels) or B (1x1)."""
+
+    def __init__(self, option: str) -> None:
+        super().__init__()
+        self.option = option
+        self.conv1 = nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.proj = nn.Conv2d(4, 8, 1, stride=2, bias=False) if option == "B" else None
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        h = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if self.proj is not None:
+            skip = self.proj(x)
+        else:
+            skip = F.pad(x[:, :, ::2, ::2], ((0, 0), (2, 2), (0, 0), (0, 0)))
+        return F.relu(h + skip)
+
+
+@pytest.mark.parametrize("option", ["A", "B"])
+def test_residual_shortcuts(roundtrip, batches, option) -> None:
+    proto = roundtrip(ShortcutA(option), batches((4, 8, 8)))
+    ops = {n.op_type for n in proto.graph.node}
+    assert ({"Slice", "Pad"} <= ops) == (option == "A")
+
+
+class Inception(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.b1 = nn.Conv2d(3, 2, 1)
+        self.b3 = nn.Conv2d(3, 4, 3, padding=1)
+        self.b5 = nn.Conv2d(3, 2, 5, padding=2)
+        self.pool_proj = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        pooled = F.max_pool2d(x, 3, stride=1, padding=1)
+        branches = [self.b1(x), self.b3(x), self.b5(x), self.pool_proj(pooled)]
+        return F.global_avg_pool2d(F.cat(branches, axis=1))
+
+
+def test_inception_block(roundtrip, batches) -> None:
+    roundtrip(Inception(), batches((3, 7, 7)))
