@@ -43,17 +43,25 @@ class Embedding(Function):
         return out
 
 
-def _ids_array(ids: Any, xp: Any) -> Any:
+def checked_ids(ids: Any, num: int, xp: Any, where: str = "embedding") -> Any:
+    """The ids as an integer array of module ``xp``, all in ``[0, num)``.
+
+    Raises:
+        TypeError: ids that are not integers.
+        ValueError: an id outside the vocabulary, naming the id and ``num``.
+    """
     arr = ids.data if isinstance(ids, Tensor) else ids
     if isinstance(arr, (list, tuple, int, np.integer)):
         arr = np.asarray(arr)
     if getattr(arr, "dtype", None) is None:
-        raise TypeError(f"embedding: ids must be an integer Tensor or array, got {type(ids)}.")
+        raise TypeError(f"{where}: ids must be an integer Tensor or array, got {type(ids)}.")
     if arr.dtype.kind not in "iu":
         raise TypeError(
-            f"embedding: ids must be integers (int64), got dtype {arr.dtype}. Convert with .long()."
+            f"{where}: ids must be integers (int64), got dtype {arr.dtype}. Convert with .long()."
         )
-    return xp.asarray(arr)
+    arr = xp.asarray(arr)
+    _check_range(arr, num, where)
+    return arr
 
 
 def _check_range(ids: Any, num: int, where: str) -> None:
@@ -131,8 +139,7 @@ def embedding(
         )
     num = weight.shape[0]
     xp = get_array_module(weight.data)
-    arr = _ids_array(ids, xp)
-    _check_range(arr, num, "embedding")
+    arr = checked_ids(ids, num, xp)
     pad = _padding_index(padding_idx, num, "embedding")
     if max_norm is not None and arr.size:
         _renorm_(weight, arr, float(max_norm), float(norm_type))

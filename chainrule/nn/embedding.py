@@ -8,7 +8,9 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import no_grad
+from ..backend import get_array_module
 from ..creation import empty
+from ..functional.embedding import checked_ids
 from ..tensor import Tensor, as_array
 from . import init
 from .module import Module
@@ -96,6 +98,8 @@ class Embedding(Module):
                 self.weight.data[self.padding_idx] = 0
 
     def forward(self, ids: Any) -> Tensor:
+        xp = get_array_module(self.weight.data)
+        ids = checked_ids(ids, self.num_embeddings, xp, str(self))
         return F.embedding(ids, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     @classmethod

@@ -44,7 +44,7 @@ def _positive_int(value: Any, name: str, where: str, minimum: int = 1) -> int:
     return value
 
 
-def dropout_mask(x: Tensor, p: float) -> Tensor:
+def _inter_layer_dropout(x: Tensor, p: float) -> Tensor:
     """Inverted dropout with the package generator: zero with probability p, scale by 1/(1-p)."""
     keep = get_rng().random(x.shape) >= p
     mask = (keep / (1.0 - p)).astype(x.dtype)
@@ -224,7 +224,7 @@ class RNNBase(Module):
                 hs.append(h_n)
             layer_input = outs[0] if D == 1 else F.cat(outs, axis=2)
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
-                layer_input = dropout_mask(layer_input, self.dropout)
+                layer_input = _inter_layer_dropout(layer_input, self.dropout)
         h_all = F.stack(hs, axis=0)
         c_all = F.stack(cs, axis=0) if cs else None
         return layer_input, h_all, c_all

@@ -87,7 +87,8 @@ def test_matches_torch_with_copied_weights():
 
 def test_errors_name_the_layer_and_the_bad_id():
     model = nn.Sequential(nn.Embedding(100, 4))
-    with pytest.raises(ValueError, match=r"token id 100 is out of range for a vocabulary of 100"):
+    msg = r"Embedding\(100, 4\): token id 100 is out of range for a vocabulary of 100"
+    with pytest.raises(ValueError, match=msg):
         model(cr.tensor([[1, 100]]))
     try:
         model(cr.tensor([[1, 100]]))
