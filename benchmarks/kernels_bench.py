@@ -7,21 +7,29 @@ The two are interleaved in rounds and each reports the better median over rounds
 absolute times drift on shared machines. The input gradient is skipped where the model skips it
 (the first layer of each net).
 
+torch is imported before chainrule so that its OpenMP runtime keeps its own defaults
+(chainrule sets ``OMP_WAIT_POLICY=PASSIVE`` for numba's, see ``chainrule/kernels/_dispatch.py``).
+``--profile`` adds a cProfile breakdown of chainrule's time per layer (GEMM vs. packing kernels).
+
 Run from the repository root::
 
-    python3 benchmarks/kernels_bench.py [--rounds 3] [--reps 7] [--numpy]
+    python3 benchmarks/kernels_bench.py [--rounds 3] [--reps 7] [--numpy] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -65,10 +73,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--numpy", action="store_true", help="time the NumPy fallback kernels")
     parser.add_argument("--only", default="", help="substring filter on layer names")
+    parser.add_argument("--profile", action="store_true", help="cProfile chainrule per layer")
+    parser.add_argument("--others", action="store_true", help="also time pool, batch norm, CE")
     args = parser.parse_args()
-
-    import torch
-    import torch.nn.functional as F
 
     torch.set_num_threads(2)
     config.use_numba = not args.numpy
@@ -131,6 +138,88 @@ def main() -> None:
         if t:
             print(f"{net + ' total':<16} {'':>3} {a:>13.2f} {t:>9.2f} {a / t:>6.2f}")
     print(f"float32 GEMM peak (2048^2 matmul): {_gemm_peak():.0f} GFLOP/s")
+    if args.profile:
+        for name, _, _, ours, _, _, _ in cases:
+            _profile(name, ours)
+    if args.others:
+        _others(args.rounds, args.reps)
+
+
+def _others(rounds: int, reps: int) -> None:
+    """Forward+backward of the other fused kernels against PyTorch, on the models' shapes."""
+    from chainrule.kernels import (
+        batch_norm_backward,
+        batch_norm_forward_train,
+        max_pool2d_backward,
+        max_pool2d_forward,
+        softmax_cross_entropy_backward,
+        softmax_cross_entropy_forward,
+    )
+
+    rng = np.random.default_rng(1)
+    x_pool = rng.standard_normal((64, 64, 24, 24), dtype=np.float32)
+    x_bn = rng.standard_normal((128, 16, 32, 32), dtype=np.float32)
+    gamma = np.ones(16, np.float32)
+    beta = np.zeros(16, np.float32)
+    logits = rng.standard_normal((128, 10), dtype=np.float32)
+    targets = rng.integers(0, 10, 128)
+
+    def pool_ours() -> None:
+        y, idx = max_pool2d_forward(x_pool, 2)
+        max_pool2d_backward(y, idx, x_pool.shape)
+
+    def bn_ours() -> None:
+        y, mean, _, invstd = batch_norm_forward_train(x_bn, gamma, beta)
+        batch_norm_backward(y, x_bn, gamma, mean, invstd)
+
+    def ce_ours() -> None:
+        _, probs = softmax_cross_entropy_forward(logits, targets)
+        softmax_cross_entropy_backward(1.0, probs, targets)
+
+    tp = torch.from_numpy(x_pool).requires_grad_()
+    tb = torch.from_numpy(x_bn).requires_grad_()
+    tg = torch.from_numpy(gamma).requires_grad_()
+    tbe = torch.from_numpy(beta).requires_grad_()
+    tl = torch.from_numpy(logits).requires_grad_()
+    tt = torch.from_numpy(targets)
+
+    def pool_torch() -> None:
+        y = F.max_pool2d(tp, 2)
+        y.backward(y.detach())
+
+    def bn_torch() -> None:
+        y = F.batch_norm(tb, None, None, tg, tbe, training=True)
+        y.backward(y.detach())
+
+    def ce_torch() -> None:
+        F.cross_entropy(tl, tt).backward()
+
+    rows = [
+        ("max_pool2d 64x64x24x24", pool_ours, pool_torch),
+        ("batch_norm 128x16x32x32", bn_ours, bn_torch),
+        ("cross_entropy 128x10", ce_ours, ce_torch),
+    ]
+    print(f"{'kernel (fwd+bwd)':<26} {'chainrule ms':>13} {'torch ms':>9} {'ratio':>6}")
+    for name, ours, theirs in rows:
+        ours()
+        theirs()
+        a = min(_median_ms(ours, reps) for _ in range(rounds))
+        t = min(_median_ms(theirs, reps) for _ in range(rounds))
+        print(f"{name:<26} {a:>13.3f} {t:>9.3f} {a / t:>6.2f}")
+
+
+def _profile(name: str, fn: Callable[[], object]) -> None:
+    """Print where one layer's forward+backward spends its time (5 calls, by own time)."""
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(5):
+        fn()
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    total = sum(row[2] for row in stats.values())
+    rows = sorted(stats.items(), key=lambda item: -item[1][2])[:6]
+    parts = [f"{func[2]} {100 * row[2] / total:.0f}%" for func, row in rows]
+    print(f"profile {name}: {total / 5 * 1e3:.1f} ms/call; " + ", ".join(parts))
 
 
 if __name__ == "__main__":

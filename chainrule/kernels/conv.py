@@ -1,15 +1,16 @@
 """Convolution (cross-correlation, as every framework computes it) forward and backward on NCHW.
 
-Forward: for each slab of ``nb`` images, ``im2col`` writes the columns ``(C*kh*kw, nb*Ho*Wo)``,
-one GEMM per group multiplies them by ``w.reshape(Co, C/groups*kh*kw)``, and a fused kernel adds
-the bias while moving the result from ``(Co, nb, Ho*Wo)`` to the NCHW output. The slab is sized to
-stay in the last-level cache, so the columns are written and read back without touching memory.
+Two code paths, both im2col + one large GEMM per slab of images (BLAS through ``np.matmul``):
 
-Backward, per slab: the output gradient is gathered to ``(Co, nb*Ho*Wo)`` (its sum over pixels is
-the bias gradient), ``dw += g @ cols.T`` (columns recomputed, never stored between passes), and
-``dx = col2im(w.T @ g)``. Every GEMM goes to BLAS through ``np.matmul`` with ``out=``.
+- stride 1 (``_wide.py``): columns are built from zero-padded planes with one contiguous copy per
+  (channel, tap, image), at the price of computing ``Wp - Wo`` discarded columns per output row;
+  the input gradient is itself a stride-1 convolution of the padded output gradient with the
+  flipped, channel-transposed kernel, so backward needs no col2im;
+- any other stride (``_strided.py``): general im2col, and ``dx = col2im(w.T @ g)``.
 
-1-D convolution is the 2-D one with ``H = 1`` (``conv1d_forward``/``conv1d_backward``).
+Slabs hold about ``im2col.SLAB_BYTES`` of columns so that they stay in cache between the copy and
+the GEMM; columns are recomputed in backward rather than kept. 1-D convolution is the 2-D one with
+``H = 1`` (``conv1d_forward``/``conv1d_backward``).
 """
 
 from __future__ import annotations
@@ -18,59 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels._args import check_float, check_ndim, pair
-from chainrule.kernels._dispatch import jit, prange, use_numba
-from chainrule.kernels.im2col import col2im_chunk, conv_geometry, im2col_chunk
+from chainrule.kernels._args import check_float, check_ndim
+from chainrule.kernels._strided import strided_conv, strided_conv_backward
+from chainrule.kernels._wide import wide_conv, wide_conv_dw
+from chainrule.kernels.im2col import conv_geometry
+
+Pair = tuple[int, int]
+Pad4 = tuple[int, int, int, int]
 
 __all__ = ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backward"]
 
-# Bytes of columns processed per slab: large enough for efficient GEMMs, small enough for cache.
-_SLAB_BYTES = 4 * 1024 * 1024
-
-
-def _scatter_loops(t, b, n0, y):  # pragma: no cover - numba
-    # t (Co, nb, P) -> y[n0 + i, co, :] = t[co, i, :] + b[co]
-    Co, nb, P = t.shape
-    for k in prange(nb * Co):
-        i = k // Co
-        co = k - i * Co
-        bias = b[co]
-        for p in range(P):
-            y[n0 + i, co, p] = t[co, i, p] + bias
-
-
-def _gather_loops(g, n0, t, db):  # pragma: no cover - numba
-    # t[co, i, :] = g[n0 + i, co, :]; db[co] += sum of those values
-    Co, nb, P = t.shape
-    for co in prange(Co):
-        s = 0.0
-        for i in range(nb):
-            for p in range(P):
-                v = g[n0 + i, co, p]
-                t[co, i, p] = v
-                s += v
-        db[co] += s
-
-
-_scatter_numba = jit(_scatter_loops)
-_gather_numba = jit(_gather_loops)
-
-
-def _scatter(t: np.ndarray, b: np.ndarray, n0: int, y: np.ndarray) -> None:
-    if use_numba(t, b, y):
-        _scatter_numba(t, b, n0, y)
-    else:
-        nb = t.shape[1]
-        np.add(t.transpose(1, 0, 2), b[:, None], out=y[n0 : n0 + nb])
-
-
-def _gather(g: np.ndarray, n0: int, t: np.ndarray, db: np.ndarray) -> None:
-    if use_numba(g, t):
-        _gather_numba(g, n0, t, db)
-    else:
-        nb = t.shape[1]
-        t[...] = g[n0 : n0 + nb].transpose(1, 0, 2)
-        db += t.sum(axis=(1, 2), dtype=np.float64)
+# Stride-1 convolutions take the wide-row path; False sends them down the general path (a switch
+# for tests and benchmarks, which compare the two).
+WIDE_ROWS = True
 
 
 def _check_conv(x: Any, w: Any, groups: int, where: str) -> None:
@@ -93,11 +54,6 @@ def _check_conv(x: Any, w: Any, groups: int, where: str) -> None:
             f"{where}: weight {tuple(w.shape)} expects {Cg * groups} input channels "
             f"(groups={groups}), got input of shape {tuple(x.shape)}."
         )
-
-
-def _slab(N: int, K: int, P: int, itemsize: int) -> int:
-    """Images per slab: as many as fit ``_SLAB_BYTES`` of columns, at least one."""
-    return int(max(1, min(N, _SLAB_BYTES // max(1, K * P * itemsize))))
 
 
 def conv2d_forward(
@@ -128,24 +84,36 @@ def conv2d_forward(
     Co, Cg, kh, kw = w.shape
     st, pd, dl, Ho, Wo = conv_geometry(x.shape, kh, kw, stride, padding, dilation, where)
     x = np.ascontiguousarray(x)
-    N, C = x.shape[:2]
-    P, K, Kg = Ho * Wo, C * kh * kw, Cg * kh * kw
+    N, C, H, W = x.shape
     bias = np.zeros(Co, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     if bias.shape != (Co,):
         raise ValueError(f"{where}: bias must have shape ({Co},), got {tuple(bias.shape)}.")
-    wg = np.ascontiguousarray(w).reshape(groups, Co // groups, Kg)
-    y = np.empty((N, Co, P), dtype=x.dtype)
-    nb = _slab(N, K, P, x.dtype.itemsize)
-    cols_buf = np.empty(K * nb * P, dtype=x.dtype)
-    tmp_buf = np.empty(Co * nb * P, dtype=x.dtype)
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        cols = cols_buf[: K * m * P].reshape(K, m, Ho, Wo)
-        im2col_chunk(x, n0, m, kh, kw, st, pd, dl, cols)
-        tmp = tmp_buf[: Co * m * P].reshape(groups, Co // groups, m * P)
-        np.matmul(wg, cols.reshape(groups, Kg, m * P), out=tmp)
-        _scatter(tmp.reshape(Co, m, P), bias, n0, y)
-    return y.reshape(N, Co, Ho, Wo)
+    wg = np.ascontiguousarray(w).reshape(groups, Co // groups, Cg * kh * kw)
+    y = np.empty((N, Co, Ho, Wo), dtype=x.dtype)
+    if _pointwise(kh, kw, st, pd):
+        x4 = x.reshape(N, groups, C // groups, H * W)
+        np.matmul(wg, x4, out=y.reshape(N, groups, Co // groups, H * W))
+        y += bias[:, None, None]
+    elif st == (1, 1) and WIDE_ROWS:
+        wide_conv(x, wg, bias, pd, dl, kh, kw, y)
+    else:
+        strided_conv(x, wg, bias, st, pd, dl, kh, kw, y)
+    return y
+
+
+def _pointwise(kh: int, kw: int, st: Pair, pd: Pad4) -> bool:
+    """A 1x1 kernel, stride 1, no padding: the input planes already are the GEMM operand."""
+    return kh == kw == 1 and st == (1, 1) and pd == (0, 0, 0, 0)
+
+
+def _flipped_transposed(w: np.ndarray, groups: int) -> np.ndarray:
+    """Weight of the convolution that maps output gradients to input gradients (stride 1).
+
+    ``w'[g, c, o, i, j] = w[g*Cog + o, c, kh-1-i, kw-1-j]``, as ``(groups, C/groups, Cog*kh*kw)``.
+    """
+    Co, Cg, kh, kw = w.shape
+    w5 = w.reshape(groups, Co // groups, Cg, kh, kw)[:, :, :, ::-1, ::-1]
+    return np.ascontiguousarray(w5.transpose(0, 2, 1, 3, 4)).reshape(groups, Cg, -1)
 
 
 def conv2d_backward(
@@ -181,66 +149,66 @@ def conv2d_backward(
     _check_conv(x, w, groups, where)
     Co, Cg, kh, kw = w.shape
     st, pd, dl, Ho, Wo = conv_geometry(x.shape, kh, kw, stride, padding, dilation, where)
-    N, C = x.shape[:2]
+    N, C, H, W = x.shape
     if tuple(grad_out.shape) != (N, Co, Ho, Wo):
         raise ValueError(
             f"{where}: expected grad_out of shape {(N, Co, Ho, Wo)}, got {tuple(grad_out.shape)}."
         )
     x = np.ascontiguousarray(x)
-    g = np.ascontiguousarray(grad_out, dtype=x.dtype).reshape(N, Co, Ho * Wo)
-    P, K, Kg, Cog = Ho * Wo, C * kh * kw, Cg * kh * kw, Co // groups
-    wg = np.ascontiguousarray(w).reshape(groups, Cog, Kg)
-    wgT = wg.transpose(0, 2, 1)
-    dx = np.empty_like(x) if need_dx else None
-    dw = np.zeros((groups, Cog, Kg), dtype=x.dtype) if need_dw else None
+    g = np.ascontiguousarray(grad_out, dtype=x.dtype)
+    wg = np.ascontiguousarray(w).reshape(groups, Co // groups, Cg * kh * kw)
+    dw = np.empty_like(wg) if need_dw else None
     db = np.zeros(Co, dtype=np.float64)
-    nb = _slab(N, K, P, x.dtype.itemsize)
-    cols_buf = np.empty(K * nb * P, dtype=x.dtype) if (need_dx or need_dw) else None
-    g_buf = np.empty(Co * nb * P, dtype=x.dtype)
-    dw_tmp = np.empty_like(dw) if need_dw else None
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        gt = g_buf[: Co * m * P].reshape(Co, m, P)
-        _gather(g, n0, gt, db)
-        gt = gt.reshape(groups, Cog, m * P)
+    dx = np.empty_like(x) if need_dx else None
+    # stride 1: dx is the correlation of g, padded by the kernel's reach minus the padding, with
+    # the flipped, channel-transposed kernel; this needs that padding to be non-negative
+    reach = (dl[0] * (kh - 1), dl[0] * (kh - 1), dl[1] * (kw - 1), dl[1] * (kw - 1))
+    back_pad = tuple(r - p for r, p in zip(reach, pd, strict=True))
+    if _pointwise(kh, kw, st, pd):
+        # y[n] = w @ x[n] per group: dx[n] = w.T @ g[n], dw = sum_n g[n] @ x[n].T
+        x4 = x.reshape(N, groups, C // groups, H * W)
+        g4 = g.reshape(N, groups, Co // groups, H * W)
         if need_dw:
-            cols = cols_buf[: K * m * P].reshape(K, m, Ho, Wo)
-            im2col_chunk(x, n0, m, kh, kw, st, pd, dl, cols)
-            cols_g = cols.reshape(groups, Kg, m * P)
-            if n0 == 0:
-                np.matmul(gt, cols_g.transpose(0, 2, 1), out=dw)
-            else:
-                np.matmul(gt, cols_g.transpose(0, 2, 1), out=dw_tmp)
-                dw += dw_tmp
+            np.sum(np.matmul(g4, x4.transpose(0, 1, 3, 2)), axis=0, out=dw)
         if need_dx:
-            dcols = cols_buf[: K * m * P].reshape(groups, Kg, m * P)
-            np.matmul(wgT, gt, out=dcols)
-            col2im_chunk(dcols.reshape(K, m, Ho, Wo), n0, m, kh, kw, st, pd, dl, dx)
+            np.matmul(wg.transpose(0, 2, 1), g4, out=dx.reshape(x4.shape))
+        if need_db:
+            db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
+    elif st == (1, 1) and min(back_pad) >= 0 and WIDE_ROWS:
+        if need_dw:
+            wide_conv_dw(g, x, dw, db, pd, dl, kh, kw)
+        elif need_db:
+            db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
+        if need_dx:
+            wf = _flipped_transposed(np.ascontiguousarray(w), groups)
+            wide_conv(g, wf, np.zeros(C, x.dtype), back_pad, dl, kh, kw, dx)
+    elif need_dw or need_dx:
+        strided_conv_backward(g, x, wg, st, pd, dl, kh, kw, dx, dw, db)
+    elif need_db:
+        db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
     dw_out = dw.reshape(w.shape) if need_dw else None
     db_out = db.astype(x.dtype) if need_db else None
     return dx, dw_out, db_out
 
 
+def _single(value: Any, name: str, where: str) -> int:
+    """An int or a 1-sequence of ints (a 1-D stride or dilation) as an int."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{where}: {name} must be an int, got {value!r}.")
+    return int(value)
+
+
 def _as_2d_args(stride: Any, padding: Any, dilation: Any, where: str) -> tuple[Any, Any, Any]:
     """1-D stride/padding/dilation as the 2-D arguments of a height-1 convolution."""
-    s = pair(stride, "stride", where)[0] if not isinstance(stride, (tuple, list)) else stride[0]
-    d = (
-        pair(dilation, "dilation", where)[0]
-        if not isinstance(dilation, (tuple, list))
-        else (dilation[0])
-    )
-    if isinstance(padding, (tuple, list)):
-        if len(padding) == 1:
-            left = right = int(padding[0])
-        elif len(padding) == 2:
-            left, right = int(padding[0]), int(padding[1])
-        else:
-            raise ValueError(
-                f"{where}: padding must be an int, (p,) or (left, right), got {padding!r}."
-            )
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        left, right = int(padding[0]), int(padding[1])
     else:
-        left = right = int(padding)
-    return (1, int(s)), (0, 0, left, right), (1, int(d))
+        left = right = _single(padding, "padding (an int or (left, right))", where)
+    s = _single(stride, "stride", where)
+    d = _single(dilation, "dilation", where)
+    return (1, s), (0, 0, left, right), (1, d)
 
 
 def conv1d_forward(

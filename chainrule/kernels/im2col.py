@@ -9,11 +9,12 @@ of one group of channels are contiguous, so grouped convolution slices rows. Pad
 ``col2im`` is the adjoint of ``im2col``: it adds every column entry back to the input pixel it
 came from (overlapping windows accumulate), so ``<im2col(x), c> == <x, col2im(c)>``.
 
+Both go through zero-padded planes ``(nb, C, Hp*Wp + tail)`` of pitch ``Wp``, so the inner loops
+never test bounds: ``pad_planes`` copies images in, ``planes_to_cols`` reads the windows,
+``cols_to_planes`` accumulates them back and ``unpad_planes`` crops the result.
+
 1-D signals use the same code with ``H = 1``: pass ``x[:, :, None, :]``, ``kh = 1`` and
 ``padding = (0, 0, left, right)``.
-
-The ``*_chunk`` variants work on images ``n0 .. n0+nb-1`` of a batch with already-normalised
-arguments; the convolution kernels use them to keep one cache-sized slab of columns at a time.
 """
 
 from __future__ import annotations
@@ -23,122 +24,204 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels._args import check_ndim, conv_out_size, padding4, pair
-from chainrule.kernels._dispatch import jit, jit_helper, prange, use_numba
+from chainrule.kernels._dispatch import jit, prange, use_numba
 
-__all__ = ["im2col", "col2im", "im2col_chunk", "col2im_chunk", "conv_geometry"]
+__all__ = [
+    "im2col",
+    "col2im",
+    "im2col_chunk",
+    "col2im_chunk",
+    "conv_geometry",
+    "pad_planes",
+    "unpad_planes",
+    "plane_length",
+    "slab_images",
+]
 
 Pair = tuple[int, int]
 Pad4 = tuple[int, int, int, int]
 
-
-@jit_helper
-def _valid(start: int, step: int, size: int, n_out: int) -> tuple[int, int]:
-    """Range [lo, hi) of outputs o whose input index start + o*step lies in [0, size)."""
-    lo = 0
-    if start < 0:
-        lo = (-start + step - 1) // step
-    hi = 0
-    if size - 1 - start >= 0:
-        hi = min(n_out, (size - 1 - start) // step + 1)
-    lo = min(lo, n_out)
-    if lo > hi:
-        lo = hi
-    return lo, hi
+# Bytes of columns the convolutions build at a time: large enough for efficient GEMMs, small
+# enough to stay in the last-level cache between being written and being multiplied.
+SLAB_BYTES = 4 * 1024 * 1024
 
 
-def _im2col_loops(x, n0, nb, kh, kw, sh, sw, pt, pl, dh, dw, out):  # pragma: no cover - numba
-    C, H, W = x.shape[1], x.shape[2], x.shape[3]
-    Ho, Wo = out.shape[2], out.shape[3]
-    for t in prange(C * kh * kw * nb):
+def slab_images(N: int, K: int, P: int, itemsize: int) -> int:
+    """Images per slab: as many as fit ``SLAB_BYTES`` of ``K x P`` columns each, at least one."""
+    return int(max(1, min(N, SLAB_BYTES // max(1, K * P * itemsize))))
+
+
+def _pad_loops(x, n0, pt, pl, Wp, out):  # pragma: no cover - numba
+    nb, C, L = out.shape
+    H, W = x.shape[2], x.shape[3]
+    for t in prange(nb * C):
+        b = t // C
+        c = t - b * C
+        plane = out[b, c]
+        for k in range(pt * Wp):
+            plane[k] = 0.0
+        for h in range(H):
+            row = plane[(pt + h) * Wp : (pt + h + 1) * Wp]
+            src = x[n0 + b, c, h]
+            for k in range(pl):
+                row[k] = 0.0
+            dst = row[pl : pl + W]
+            for k in range(W):
+                dst[k] = src[k]
+            for k in range(pl + W, Wp):
+                row[k] = 0.0
+        for k in range((pt + H) * Wp, L):
+            plane[k] = 0.0
+
+
+def _unpad_loops(xp, n0, pt, pl, Wp, dx):  # pragma: no cover - numba
+    nb, C, _ = xp.shape
+    H, W = dx.shape[2], dx.shape[3]
+    for t in prange(nb * C):
+        b = t // C
+        c = t - b * C
+        for h in range(H):
+            src = xp[b, c, (pt + h) * Wp + pl : (pt + h) * Wp + pl + W]
+            dst = dx[n0 + b, c, h]
+            for k in range(W):
+                dst[k] = src[k]
+
+
+def _cols_loops(xp, kh, kw, sh, sw, dh, dw, Wp, out):  # pragma: no cover - numba
+    K, nb, Ho, Wo = out.shape
+    span = (Wo - 1) * sw + 1
+    for t in prange(K * nb):
         r = t // nb
         b = t - r * nb
         c = r // (kh * kw)
         i = (r // kw) % kh
-        j = r % kw
-        lo, hi = _valid(j * dw - pl, sw, W, Wo)
-        w0 = j * dw - pl
+        j = r - (r // kw) * kw
+        plane = xp[b, c]
         for oh in range(Ho):
-            h = oh * sh - pt + i * dh
-            if h < 0 or h >= H:
-                for ow in range(Wo):
-                    out[r, b, oh, ow] = 0.0
+            base = (oh * sh + i * dh) * Wp + j * dw
+            src = plane[base : base + span]
+            dst = out[r, b, oh]
+            if sw == 1:
+                for k in range(Wo):
+                    dst[k] = src[k]
             else:
-                for ow in range(lo):
-                    out[r, b, oh, ow] = 0.0
-                for ow in range(lo, hi):
-                    out[r, b, oh, ow] = x[n0 + b, c, h, w0 + ow * sw]
-                for ow in range(hi, Wo):
-                    out[r, b, oh, ow] = 0.0
+                for k in range(Wo):
+                    dst[k] = src[k * sw]
 
 
-def _col2im_loops(cols, n0, nb, kh, kw, sh, sw, pt, pl, dh, dw, dx):  # pragma: no cover - numba
-    C, H, W = dx.shape[1], dx.shape[2], dx.shape[3]
-    Ho, Wo = cols.shape[2], cols.shape[3]
+def _fold_loops(cols, kh, kw, sh, sw, dh, dw, Wp, xp):  # pragma: no cover - numba
+    K, nb, Ho, Wo = cols.shape
+    _, C, L = xp.shape
+    span = (Wo - 1) * sw + 1
     for t in prange(nb * C):
         b = t // C
         c = t - b * C
-        n = n0 + b
-        for h in range(H):
-            for w in range(W):
-                dx[n, c, h, w] = 0.0
+        plane = xp[b, c]
+        for k in range(L):
+            plane[k] = 0.0
         for i in range(kh):
             for j in range(kw):
                 r = (c * kh + i) * kw + j
-                w0 = j * dw - pl
-                lo, hi = _valid(w0, sw, W, Wo)
                 for oh in range(Ho):
-                    h = oh * sh - pt + i * dh
-                    if h >= 0 and h < H:
-                        for ow in range(lo, hi):
-                            dx[n, c, h, w0 + ow * sw] += cols[r, b, oh, ow]
+                    base = (oh * sh + i * dh) * Wp + j * dw
+                    dst = plane[base : base + span]
+                    src = cols[r, b, oh]
+                    if sw == 1:
+                        for k in range(Wo):
+                            dst[k] += src[k]
+                    else:
+                        for k in range(Wo):
+                            dst[k * sw] += src[k]
 
 
-_im2col_numba = jit(_im2col_loops)
-_col2im_numba = jit(_col2im_loops)
+_pad_numba = jit(_pad_loops)
+_unpad_numba = jit(_unpad_loops)
+_cols_numba = jit(_cols_loops)
+_fold_numba = jit(_fold_loops)
 
 
-def _tap_slices(i: int, j: int, Ho: int, Wo: int, stride: Pair, dilation: Pair) -> tuple:
-    """Strided slices of the padded input that kernel tap (i, j) sees across all outputs."""
-    sh, sw = stride
-    dh, dw = dilation
-    rows = slice(i * dh, i * dh + (Ho - 1) * sh + 1, sh)
-    colsl = slice(j * dw, j * dw + (Wo - 1) * sw + 1, sw)
-    return rows, colsl
-
-
-def _padded_extent(
+def plane_length(
     H: int, W: int, kh: int, kw: int, Ho: int, Wo: int, pad: Pad4, stride: Pair, dilation: Pair
-) -> tuple[int, int]:
-    """Height and width of a padded buffer that every tap slice fits in."""
-    Hp = max(H + pad[0] + pad[1], (Ho - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
-    Wp = max(W + pad[2] + pad[3], (Wo - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
-    return Hp, Wp
+) -> tuple[int, int, int]:
+    """``(Hp, Wp, L)``: padded height and pitch, and a plane length every window read fits in.
+
+    Wide-row readers (``_wide.py``) run past the last padded row by up to ``(kw-1)*dw`` elements,
+    and ceil-style geometries may reach beyond the bottom padding; ``L`` covers both.
+    """
+    Hp = H + pad[0] + pad[1]
+    Wp = W + pad[2] + pad[3]
+    rows = max(Hp, (Ho - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
+    last = ((Ho - 1) * stride[0] + (kh - 1) * dilation[0]) * Wp + (kw - 1) * dilation[1]
+    L = max(rows * Wp, last + Wp)
+    return Hp, Wp, L
 
 
-def _im2col_numpy(x, n0, nb, kh, kw, stride, pad, dilation, out) -> None:
-    N, C, H, W = x.shape
-    Ho, Wo = out.shape[2], out.shape[3]
-    Hp, Wp = _padded_extent(H, W, kh, kw, Ho, Wo, pad, stride, dilation)
-    xp = np.zeros((nb, C, Hp, Wp), dtype=out.dtype)
-    xp[:, :, pad[0] : pad[0] + H, pad[2] : pad[2] + W] = x[n0 : n0 + nb]
+def pad_planes(x: np.ndarray, n0: int, pt: int, pl: int, Wp: int, out: np.ndarray) -> None:
+    """Copy images ``n0 .. n0+nb-1`` of ``x`` into zero-padded planes ``out`` (nb, C, L).
+
+    Row ``h`` of image plane lands at ``(pt + h) * Wp + pl``; everything else is zero.
+    """
+    if use_numba(x, out):
+        _pad_numba(x, n0, pt, pl, Wp, out)
+        return
+    nb, C, L = out.shape
+    H, W = x.shape[2], x.shape[3]
+    out[...] = 0.0
+    rows = out[:, :, : (pt + H) * Wp].reshape(nb, C, pt + H, Wp)
+    rows[:, :, pt:, pl : pl + W] = x[n0 : n0 + nb]
+
+
+def unpad_planes(xp: np.ndarray, n0: int, pt: int, pl: int, Wp: int, dx: np.ndarray) -> None:
+    """Crop padded planes ``xp`` (nb, C, L) back into ``dx[n0:n0+nb]`` (the inverse copy)."""
+    if use_numba(xp, dx):
+        _unpad_numba(xp, n0, pt, pl, Wp, dx)
+        return
+    nb, C, _ = xp.shape
+    H, W = dx.shape[2], dx.shape[3]
+    rows = xp[:, :, : (pt + H) * Wp].reshape(nb, C, pt + H, Wp)
+    dx[n0 : n0 + nb] = rows[:, :, pt:, pl : pl + W]
+
+
+def _tap(i: int, j: int, Ho: int, Wo: int, stride: Pair, dilation: Pair, Wp: int) -> tuple:
+    """Strided 2-D view indices of tap (i, j) in a plane of pitch Wp: (row slice, col slice)."""
+    rows = slice(i * dilation[0], i * dilation[0] + (Ho - 1) * stride[0] + 1, stride[0])
+    cols = slice(j * dilation[1], j * dilation[1] + (Wo - 1) * stride[1] + 1, stride[1])
+    return rows, cols
+
+
+def planes_to_cols(
+    xp: np.ndarray, kh: int, kw: int, stride: Pair, dilation: Pair, Wp: int, out: np.ndarray
+) -> None:
+    """Read every window of padded planes ``xp`` (nb, C, L) into ``out`` (C*kh*kw, nb, Ho, Wo)."""
+    if use_numba(xp, out):
+        _cols_numba(xp, kh, kw, stride[0], stride[1], dilation[0], dilation[1], Wp, out)
+        return
+    K, nb, Ho, Wo = out.shape
+    C, L = xp.shape[1], xp.shape[2]
+    grid = xp[:, :, : (L // Wp) * Wp].reshape(nb, C, L // Wp, Wp)
     out6 = out.reshape(C, kh, kw, nb, Ho, Wo)
     for i in range(kh):
         for j in range(kw):
-            rows, colsl = _tap_slices(i, j, Ho, Wo, stride, dilation)
-            out6[:, i, j] = xp[:, :, rows, colsl].transpose(1, 0, 2, 3)
+            rows, cols = _tap(i, j, Ho, Wo, stride, dilation, Wp)
+            out6[:, i, j] = grid[:, :, rows, cols].transpose(1, 0, 2, 3)
 
 
-def _col2im_numpy(cols, n0, nb, kh, kw, stride, pad, dilation, dx) -> None:
-    N, C, H, W = dx.shape
-    Ho, Wo = cols.shape[2], cols.shape[3]
-    Hp, Wp = _padded_extent(H, W, kh, kw, Ho, Wo, pad, stride, dilation)
-    dxp = np.zeros((C, nb, Hp, Wp), dtype=dx.dtype)
+def cols_to_planes(
+    cols: np.ndarray, kh: int, kw: int, stride: Pair, dilation: Pair, Wp: int, xp: np.ndarray
+) -> None:
+    """Overwrite padded planes ``xp`` (nb, C, L) with the sum of every window of ``cols``."""
+    if use_numba(cols, xp):
+        _fold_numba(cols, kh, kw, stride[0], stride[1], dilation[0], dilation[1], Wp, xp)
+        return
+    K, nb, Ho, Wo = cols.shape
+    C, L = xp.shape[1], xp.shape[2]
+    xp[...] = 0.0
+    grid = xp[:, :, : (L // Wp) * Wp].reshape(nb, C, L // Wp, Wp)
     cols6 = cols.reshape(C, kh, kw, nb, Ho, Wo)
     for i in range(kh):
         for j in range(kw):
-            rows, colsl = _tap_slices(i, j, Ho, Wo, stride, dilation)
-            dxp[:, :, rows, colsl] += cols6[:, i, j]
-    dx[n0 : n0 + nb] = dxp[:, :, pad[0] : pad[0] + H, pad[2] : pad[2] + W].transpose(1, 0, 2, 3)
+            rows, cs = _tap(i, j, Ho, Wo, stride, dilation, Wp)
+            grid[:, :, rows, cs] += cols6[:, i, j].transpose(1, 0, 2, 3)
 
 
 def im2col_chunk(
@@ -157,12 +240,12 @@ def im2col_chunk(
     Arguments are trusted (already normalised by ``conv_geometry``); ``x`` and ``out`` must be
     C-contiguous and of one dtype.
     """
-    if use_numba(x, out):
-        _im2col_numba(
-            x, n0, nb, kh, kw, stride[0], stride[1], pad[0], pad[2], dilation[0], dilation[1], out
-        )
-    else:
-        _im2col_numpy(x, n0, nb, kh, kw, stride, pad, dilation, out)
+    H, W = x.shape[2], x.shape[3]
+    Ho, Wo = out.shape[2], out.shape[3]
+    _, Wp, L = plane_length(H, W, kh, kw, Ho, Wo, pad, stride, dilation)
+    xp = np.empty((nb, x.shape[1], L), dtype=x.dtype)
+    pad_planes(x, n0, pad[0], pad[2], Wp, xp)
+    planes_to_cols(xp, kh, kw, stride, dilation, Wp, out)
 
 
 def col2im_chunk(
@@ -177,12 +260,12 @@ def col2im_chunk(
     dx: np.ndarray,
 ) -> None:
     """Fold ``cols`` (K, nb, Ho, Wo) into ``dx[n0:n0+nb]``, overwriting it (overlaps accumulate)."""
-    if use_numba(cols, dx):
-        _col2im_numba(
-            cols, n0, nb, kh, kw, stride[0], stride[1], pad[0], pad[2], dilation[0], dilation[1], dx
-        )
-    else:
-        _col2im_numpy(cols, n0, nb, kh, kw, stride, pad, dilation, dx)
+    H, W = dx.shape[2], dx.shape[3]
+    Ho, Wo = cols.shape[2], cols.shape[3]
+    _, Wp, L = plane_length(H, W, kh, kw, Ho, Wo, pad, stride, dilation)
+    xp = np.empty((nb, dx.shape[1], L), dtype=dx.dtype)
+    cols_to_planes(cols, kh, kw, stride, dilation, Wp, xp)
+    unpad_planes(xp, n0, pad[0], pad[2], Wp, dx)
 
 
 def conv_geometry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 import numpy as np
@@ -49,6 +50,14 @@ def test_conv2d_matches_loops(backend, rng, dtype, stride, pad, dil, groups):
     _check(x, w, b, stride, pad, dil, groups, rng)
 
 
+@pytest.mark.parametrize("stride,pad,dil,groups", [g for g in GRID if g[0] == 1])
+def test_conv2d_stride1_general_path(backend, rng, monkeypatch, stride, pad, dil, groups):
+    monkeypatch.setattr(importlib.import_module("chainrule.kernels.conv"), "WIDE_ROWS", False)
+    x = rng.standard_normal((2, 4, 7, 6))
+    w = rng.standard_normal((6, 4 // groups, 3, 2))
+    _check(x, w, rng.standard_normal(6), stride, pad, dil, groups, rng)
+
+
 @pytest.mark.parametrize(
     "xshape,wshape,stride,pad,dil,groups",
     [
@@ -57,6 +66,9 @@ def test_conv2d_matches_loops(backend, rng, dtype, stride, pad, dil, groups):
         ((2, 4, 6, 6), (4, 1, 3, 3), 1, (1, 1, 1, 1), 1, 4),  # depthwise
         ((1, 2, 6, 6), (3, 2, 2, 2), 1, (0, 1, 0, 1), 1, 1),  # 'same' with an even kernel
         ((2, 1, 3, 3), (2, 1, 3, 3), 3, (2, 2, 2, 2), 1, 1),  # windows mostly in the padding
+        ((2, 3, 4, 5), (2, 3, 1, 1), 1, (1, 1, 1, 1), 1, 1),  # padding beyond a 1x1 kernel
+        ((2, 4, 3, 5), (6, 2, 1, 1), 1, (0, 0, 0, 0), 1, 2),  # pointwise, grouped
+        ((1, 2, 5, 4), (2, 2, 3, 3), 1, (3, 0, 2, 1), 1, 1),  # stride 1, padding > reach on top
         ((1, 2, 8, 5), (2, 2, 3, 3), (2, 3), (1, 1, 2, 2), (2, 1), 1),  # mixed pairs
     ],
 )
@@ -75,14 +87,14 @@ def test_conv2d_backward_skips_unneeded(backend, rng, need):
 
 def test_conv2d_many_slabs(backend, rng, monkeypatch):
     # a tiny slab budget forces one image per slab: results must not depend on slabbing
-    import chainrule.kernels.conv as conv
+    im2col_module = importlib.import_module("chainrule.kernels.im2col")  # the package re-exports
 
     x = rng.standard_normal((5, 3, 6, 6))
     w = rng.standard_normal((4, 3, 3, 3))
     g = rng.standard_normal((5, 4, 6, 6))
     y0 = conv2d_forward(x, w, None, 1, 1)
     d0 = conv2d_backward(g, x, w, 1, 1)
-    monkeypatch.setattr(conv, "_SLAB_BYTES", 1)
+    monkeypatch.setattr(im2col_module, "SLAB_BYTES", 1)
     y1 = conv2d_forward(x, w, None, 1, 1)
     d1 = conv2d_backward(g, x, w, 1, 1)
     np.testing.assert_allclose(y0, y1, rtol=1e-12)
