@@ -12,6 +12,10 @@ from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
 from .containers import *  # noqa: F403
 from .containers import __all__ as _containers
+from .conv import *  # noqa: F403
+from .conv import __all__ as _conv
+from .dropout import *  # noqa: F403
+from .dropout import __all__ as _dropout
 from .embedding import *  # noqa: F403
 from .embedding import __all__ as _embedding
 from .hooks import RemovableHandle
@@ -22,7 +26,11 @@ from .loss import __all__ as _loss
 from .module import Module
 from .neurons import *  # noqa: F403
 from .neurons import __all__ as _neurons
+from .normalization import *  # noqa: F403
+from .normalization import __all__ as _normalization
 from .parameter import Parameter
+from .pooling import *  # noqa: F403
+from .pooling import __all__ as _pooling
 from .recurrent import *  # noqa: F403
 from .recurrent import __all__ as _recurrent
 from .recurrent_cells import *  # noqa: F403
@@ -35,3 +43,4 @@ __all__ = [
     *_neurons,
 ]  # fmt: skip
 __all__ += [*_embedding, *_recurrent, *_recurrent_cells]
+__all__ += [*_conv, *_pooling, *_normalization, *_dropout]
