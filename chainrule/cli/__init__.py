@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser"]
 
-_COMMANDS = ("train", "augment", "models")
+_COMMANDS = ("train", "augment", "models", "word2vec")
 
 _DESCRIPTION = """\
 chainrule: a deep-learning framework built from first principles.
