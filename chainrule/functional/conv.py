@@ -131,7 +131,9 @@ def _check_reach(size: int, pad: int, k: int, d: int, where: str) -> None:
         )
 
 
-def _check_weight(x_shape: tuple[int, ...], w_shape: tuple[int, ...], groups: int, where: str):
+def _check_weight(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], groups: int, where: str
+) -> None:
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{where}: groups must be a positive int, got {groups!r}.")
     C, Co, Cg = x_shape[1], w_shape[0], w_shape[1]
