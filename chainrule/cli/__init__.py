@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser"]
 
-_COMMANDS = ("train", "augment", "models", "word2vec")
+_COMMANDS = ("train", "augment", "models", "word2vec", "summary")
 
 _DESCRIPTION = """\
 chainrule: a deep-learning framework built from first principles.
@@ -22,6 +22,7 @@ Commands:
   train     train a model (default: an MLP on the embedded MNIST sample) and report test accuracy
   augment   save a grid of images and their random augmentations (shift, rotate, shear, zoom, flip)
   models    list the models of the zoo
+  summary   print a model's layers, output shapes, parameters and multiply-adds
 Run `chainrule COMMAND --help` for the options of each command.
 """
 

@@ -1,6 +1,10 @@
 """Floor 5: the model zoo. ``chainrule.models.build(name)`` makes any of them."""
 
+from .cnn import MNISTCNN, LeNet5
+from .inception import InceptionSmall
 from .mlp import MLP
+from .resnet import ResNet
 from .zoo import available, build, register
 
 __all__ = ["MLP", "available", "build", "register"]
+__all__ += ["MNISTCNN", "LeNet5", "ResNet", "InceptionSmall"]

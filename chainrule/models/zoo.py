@@ -6,12 +6,28 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import nn
+from . import resnet
+from .cnn import MNISTCNN, LeNet5
+from .inception import InceptionSmall
 from .mlp import MLP
 
 __all__ = ["build", "available", "register"]
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
+    "mnist_cnn": MNISTCNN,
+    "lenet5": LeNet5,
+    "inception_small": InceptionSmall,
+    "resnet20": resnet.resnet20,
+    "resnet32": resnet.resnet32,
+    "resnet44": resnet.resnet44,
+    "resnet56": resnet.resnet56,
+    "resnet110": resnet.resnet110,
+    "plain20": resnet.plain20,
+    "plain32": resnet.plain32,
+    "plain44": resnet.plain44,
+    "plain56": resnet.plain56,
+    "plain110": resnet.plain110,
 }
 
 
