@@ -4,7 +4,9 @@ from .cnn import MNISTCNN, LeNet5
 from .inception import InceptionSmall
 from .mlp import MLP
 from .resnet import ResNet
+from .textcnn import TextCNN
 from .zoo import available, build, register
 
 __all__ = ["MLP", "available", "build", "register"]
+__all__ += ["TextCNN"]
 __all__ += ["MNISTCNN", "LeNet5", "ResNet", "InceptionSmall"]

@@ -10,6 +10,7 @@ from . import resnet
 from .cnn import MNISTCNN, LeNet5
 from .inception import InceptionSmall
 from .mlp import MLP
+from .textcnn import TextCNN
 
 __all__ = ["build", "available", "register"]
 
@@ -28,6 +29,7 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "plain44": resnet.plain44,
     "plain56": resnet.plain56,
     "plain110": resnet.plain110,
+    "textcnn": TextCNN,
 }
 
 
