@@ -164,6 +164,7 @@ class OpContext:
         out: the value name to write the result to.
         out_shape / out_shape2 / out_dtype: the result's shape in both traces and its dtype.
         graph: the graph being built; ``opset``: its opset.
+        derived: the ``Derived`` registry of the export (see ``derived.py``).
     """
 
     def __init__(
@@ -179,6 +180,7 @@ class OpContext:
         out_dtype: np.dtype,
         shapes: BatchShapes,
         param_value: Callable[[str], str] | None = None,
+        derived: Any = None,
     ) -> None:
         self.graph = graph
         self.opset = graph.opset
@@ -192,6 +194,7 @@ class OpContext:
         self.shapes = shapes
         self.b1, self.b2 = shapes.b1, shapes.b2
         self._param_value = param_value
+        self.derived = derived  # a Derived: converters record facts that rebuild later arrays
 
     # ----------------------------------------------------------------- inputs and shapes
     def x(self, i: int) -> str:
@@ -253,18 +256,24 @@ class OpContext:
         """A 1-D int64 shape that is ``s1``/``s2`` in the two traces (dynamic where they differ)."""
         return self.shapes.shape(s1, s2, self.name)
 
-    def axes_input_or_attr(
-        self, op_type: str, x: str, axes: Sequence[int] | None, **attrs: Any
+    def reduce(
+        self,
+        op_type: str,
+        x: str,
+        axes: Sequence[int] | None,
+        keepdims: bool,
+        out: str | None = None,
     ) -> str:
-        """A reduction writing this op's output: axes as input from opset 18, else an attribute.
+        """A ``Reduce*`` node; axes as an input from opset 18 (ReduceSum: 13), else an attribute.
 
-        ``ReduceSum`` takes its axes as an input since opset 13.
+        ``axes=None`` reduces over every axis.
         """
-        if axes is not None and (self.opset >= 18 or op_type == "ReduceSum"):
-            return self.result(op_type, [x, self.ints(axes)], **attrs)
-        if axes is not None:
-            attrs["axes"] = [int(a) for a in axes]
-        return self.result(op_type, [x], **attrs)
+        attrs: dict[str, Any] = {"keepdims": int(bool(keepdims))}
+        if axes is None:
+            return self.node(op_type, [x], out, **attrs)
+        if self.opset >= 18 or op_type == "ReduceSum":
+            return self.node(op_type, [x, self.ints(axes)], out, **attrs)
+        return self.node(op_type, [x], out, axes=[int(a) for a in axes], **attrs)
 
     def fail(self, why: str) -> RuntimeError:
         """An error naming this op and its module, for a case the converter cannot express."""

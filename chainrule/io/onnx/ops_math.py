@@ -127,7 +127,7 @@ def _reduce(c: OpContext) -> None:
         return
     if axes is not None:
         axes = [int(a) for a in axes]
-    c.axes_input_or_attr(_REDUCE[c.name], c.x(0), axes, keepdims=keepdims)
+    c.reduce(_REDUCE[c.name], c.x(0), axes, bool(keepdims), out=c.out)
 
 
 @converter("MatMul")

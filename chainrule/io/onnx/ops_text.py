@@ -23,8 +23,13 @@ _ONNX_OP = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN", "rnn_relu": "RNN"}
 
 @converter("Embedding", value_params=("ids",))
 def _embedding(c: OpContext) -> None:
-    # rows of the weight picked by the ids; padding_idx only matters for the gradient
-    c.result("Gather", [c.x(0), c.param_value("ids")], axis=0)
+    # rows of the weight picked by the ids; padding_idx only matters for the gradient, but a
+    # later mask "ids != padding_idx" made outside autograd can be rebuilt from it
+    ids = c.param_value("ids")
+    c.result("Gather", [c.x(0), ids], axis=0)
+    pad = c.params.get("padding_idx")
+    if pad is not None and c.derived is not None:
+        c.derived.add_padded_lookup(ids, c.params.get("ids"), c.params2.get("ids"), pad)
 
 
 def _gates(c: OpContext, value: str, order: tuple[int, ...], hidden: int) -> str:
@@ -75,3 +80,36 @@ def _recurrent(c: OpContext) -> None:
     c.graph.node(_ONNX_OP[mode], inputs, outs, **attrs)
     y = c.node("Squeeze", [outs[0], c.ints([1])])  # (T, 1, B, H) -> (T, B, H)
     c.result("Concat", [y, *outs[1:]], axis=0)  # the final states are (1, B, H) each
+
+
+@converter("ConvReluMaxOverTime", value_params=("valid",))
+def _conv_relu_max_over_time(c: OpContext) -> None:
+    # x (N, L, D); per width: Conv1d, windows made only of padding out of the max, then ReLU
+    xt = c.node("Transpose", [c.x(0)], perm=[0, 2, 1])
+    valid = c.param_value("valid")
+    fixed = c.graph.initializers.get(valid)
+    counts = None
+    if fixed is None or not bool(np.all(fixed)):
+        flags = c.node("Cast", [valid], to=_onnx_type(c.out_dtype))
+        counts = c.node("Unsqueeze", [flags, c.ints([1])])  # (N, 1, L)
+    pooled = []
+    for k in range(1, len(c.inputs), 2):
+        width = int(c.shape(k)[2])
+        y = c.node("Conv", [xt, c.x(k), c.x(k + 1)], kernel_shape=[width])
+        if counts is not None:
+            ones = c.const(np.ones((1, 1, width)))
+            tokens = c.node("Conv", [counts, ones], kernel_shape=[width])
+            has_token = c.node("Greater", [tokens, c.const(0.0)])
+            y = c.node("Where", [has_token, y, c.const(-np.inf)])
+        # relu(max_t y); a row without a valid window has max -inf and gives 0, as chainrule
+        pooled.append(c.node("Relu", [c.reduce("ReduceMax", y, [2], keepdims=False)]))
+    if len(pooled) == 1:
+        c.result("Identity", pooled)
+    else:
+        c.result("Concat", pooled, axis=1)
+
+
+def _onnx_type(dtype: np.dtype) -> int:
+    from onnx import helper
+
+    return int(helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))

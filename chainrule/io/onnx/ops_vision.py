@@ -8,7 +8,6 @@ per channel with the running statistics (initializers named ``*.running_mean``/`
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -168,14 +167,8 @@ def _bins(c: OpContext, x: str, axis: int, n: int, s: int, out: str | None) -> s
     for i in range(s):
         lo, hi = (i * n) // s, -((-(i + 1) * n) // s)
         part = c.node("Slice", [x, c.ints([lo]), c.ints([hi]), c.ints([axis])])
-        pieces.append(_mean(c, part, [axis]))
+        pieces.append(c.reduce("ReduceMean", part, [axis], keepdims=True))
     return c.node("Concat", pieces, out=out, axis=axis)
-
-
-def _mean(c: OpContext, x: str, axes: Sequence[int]) -> str:
-    if c.opset >= 18:
-        return c.node("ReduceMean", [x, c.ints(axes)], keepdims=1)
-    return c.node("ReduceMean", [x], axes=[int(a) for a in axes], keepdims=1)
 
 
 @converter("BatchNorm", value_params=("running_mean", "running_var"))

@@ -19,8 +19,13 @@ def _run_chainrule(model: cr.nn.Module, inputs: tuple[np.ndarray, ...]) -> list[
     model.eval()
     with cr.no_grad():
         out = model(*(cr.Tensor._make(a) for a in inputs))
-    outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return [np.asarray(o.data) for o in outs]
+    return [np.asarray(o.data) for o in _leaves(out)]
+
+
+def _leaves(out: Any) -> list[Any]:
+    if isinstance(out, (tuple, list)):
+        return [leaf for item in out for leaf in _leaves(item)]
+    return [out]
 
 
 @pytest.fixture

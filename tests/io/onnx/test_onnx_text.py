@@ -77,3 +77,42 @@ def test_variable_lengths_are_refused() -> None:
 
     with pytest.raises(NotImplementedError, match="variable-length"):
         export_onnx(Packed(), cr.randn(2, 4, 3), None, dynamic_batch=False)
+
+
+def padded_tokens(seq_len: int, vocab: int):
+    """Ids with right padding (id 0) of random lengths, and one row made only of padding."""
+
+    def make(batch: int) -> np.ndarray:
+        rng = np.random.default_rng(batch)
+        ids = rng.integers(1, vocab, size=(batch, seq_len)).astype(np.int64)
+        for row, length in enumerate(rng.integers(1, seq_len, size=batch)):
+            ids[row, length:] = 0
+        ids[-1] = 0
+        return ids
+
+    return make
+
+
+def test_text_cnn_masks_padding_in_the_graph(roundtrip) -> None:
+    model = cr.models.build("textcnn", vocab_size=50, embed_dim=8, num_filters=4)
+    proto = roundtrip(model, padded_tokens(12, 50), batches=(2, 1, 3))
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"Equal", "Not", "Conv", "ReduceMax"} <= ops  # the mask follows the input's padding
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_language_model_transposes_ids_in_the_graph(roundtrip, cell) -> None:
+    model = cr.models.build(
+        "lstm_lm", vocab_size=40, embedding_dim=8, hidden_size=8, cell=cell, tie_weights=True
+    )
+    proto = roundtrip(model, tokens(6, 40))
+    assert "Transpose" in {n.op_type for n in proto.graph.node}
+    assert len(proto.graph.output) == (3 if cell == "lstm" else 2)  # logits and the state
+
+
+def test_unfused_text_cnn_mask_made_in_numpy_is_refused() -> None:
+    from chainrule.io.onnx import export_onnx
+
+    model = cr.models.build("textcnn", vocab_size=50, embed_dim=8, num_filters=4, fused=False)
+    with pytest.raises(RuntimeError, match="made outside autograd"):
+        export_onnx(model, padded_tokens(12, 50)(2), None)
