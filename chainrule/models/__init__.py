@@ -2,6 +2,7 @@
 
 from .cnn import MNISTCNN, LeNet5
 from .inception import InceptionSmall
+from .language_model import CharLSTM, RNNLanguageModel, WordLSTM
 from .mlp import MLP
 from .resnet import ResNet
 from .textcnn import TextCNN
@@ -10,3 +11,4 @@ from .zoo import available, build, register
 __all__ = ["MLP", "available", "build", "register"]
 __all__ += ["TextCNN"]
 __all__ += ["MNISTCNN", "LeNet5", "ResNet", "InceptionSmall"]
+__all__ += ["CharLSTM", "RNNLanguageModel", "WordLSTM"]

@@ -9,6 +9,7 @@ from .. import nn
 from . import resnet
 from .cnn import MNISTCNN, LeNet5
 from .inception import InceptionSmall
+from .language_model import CharLSTM, WordLSTM
 from .mlp import MLP
 from .textcnn import TextCNN
 
@@ -16,6 +17,8 @@ __all__ = ["build", "available", "register"]
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
+    "char_lstm": CharLSTM,
+    "lstm_lm": WordLSTM,
     "mnist_cnn": MNISTCNN,
     "lenet5": LeNet5,
     "inception_small": InceptionSmall,
