@@ -8,13 +8,14 @@ the optional ``onnx`` package (``pip install 'chainrule[onnx]'``); onnxruntime r
 from .exporter import MIN_OPSET, export_onnx
 from .registry import supported_ops
 from .tracer import Call, Trace, trace
-from .zoo import example_input, export_zoo_model
+from .zoo import example_input, example_shape, export_zoo_model
 
 __all__ = [
     "MIN_OPSET",
     "Call",
     "Trace",
     "example_input",
+    "example_shape",
     "export_onnx",
     "export_zoo_model",
     "supported_ops",

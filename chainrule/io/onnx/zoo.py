@@ -18,7 +18,7 @@ from ...nn import Module
 from ...tensor import Tensor
 from .exporter import export_onnx
 
-__all__ = ["example_input", "export_zoo_model"]
+__all__ = ["example_input", "example_shape", "export_zoo_model"]
 
 _SHAPES: dict[str, tuple[tuple[int, ...], str]] = {
     "mlp": ((1, 1, 28, 28), "float32"),
@@ -35,7 +35,8 @@ _PROBES: tuple[tuple[tuple[int, ...], str], ...] = (
 )
 
 
-def _make(shape: tuple[int, ...], dtype: str, batch_size: int) -> Tensor:
+def _make_example(shape: tuple[int, ...], dtype: str, batch_size: int) -> Tensor:
+    """Seeded example data: standard normal floats, or ids 0 and 1 (0 is the usual padding id)."""
     rng = np.random.default_rng(0)  # a local generator: the package's RNG state is left alone
     full = (batch_size, *shape[1:])
     if dtype == "int64":
@@ -57,8 +58,31 @@ def _accepts(model: Module, x: Tensor) -> bool:
             module.train(mode)
 
 
+def example_shape(model: Module, name: str | None = None) -> tuple[tuple[int, ...], str] | None:
+    """The natural example input of ``model`` as ``(shape with batch 1, dtype)``, or None.
+
+    Args:
+        model: the model.
+        name: its zoo name, to look the shape up in the table (optional).
+
+    Example:
+        >>> example_shape(cr.models.build("mlp"))
+        ((1, 1, 28, 28), 'float32')
+    """
+    own = getattr(model, "example_input_shape", None)
+    if own is not None:
+        dtype = str(getattr(model, "example_input_dtype", "float32"))
+        return (1, *(int(n) for n in tuple(own)[1:])), dtype
+    if name in _SHAPES:
+        return _SHAPES[name]
+    for shape, dtype in _PROBES:
+        if _accepts(model, _make_example(shape, dtype, 1)):
+            return shape, dtype
+    return None
+
+
 def example_input(model: Module, name: str | None = None, batch_size: int = 1) -> Tensor | None:
-    """An example input of ``model``'s natural shape, or None when no known shape fits.
+    """An example input of ``model``'s natural shape (see ``example_shape``), or None.
 
     Args:
         model: the model.
@@ -69,20 +93,13 @@ def example_input(model: Module, name: str | None = None, batch_size: int = 1) -
         A seeded random Tensor (float32 images or vectors, int64 token ids), or None.
 
     Example:
-        >>> example_input(cr.models.build("mlp")).shape
-        (1, 1, 28, 28)
+        >>> example_input(cr.models.build("mlp"), batch_size=2).shape
+        (2, 1, 28, 28)
     """
-    own = getattr(model, "example_input_shape", None)
-    if own is not None:
-        dtype = str(getattr(model, "example_input_dtype", "float32"))
-        return _make(tuple(int(n) for n in own), dtype, batch_size)
-    if name in _SHAPES:
-        shape, dtype = _SHAPES[name]
-        return _make(shape, dtype, batch_size)
-    for shape, dtype in _PROBES:
-        if _accepts(model, _make(shape, dtype, 1)):
-            return _make(shape, dtype, batch_size)
-    return None
+    spec = example_shape(model, name)
+    if spec is None:
+        return None
+    return _make_example(spec[0], spec[1], batch_size)
 
 
 def export_zoo_model(
@@ -118,12 +135,13 @@ def export_zoo_model(
 
     if model is None:
         model = models.build(name, **model_kwargs)
-    x = example_input(model, name)
-    if x is None:
+    spec = example_shape(model, name)
+    if spec is None:
         tried = ", ".join(f"{s} {d}" for s, d in _PROBES)
         raise ValueError(
             f"export_zoo_model: no example input is known for model {name!r} (tried {tried}). "
             "Give the model an example_input_shape attribute, or call export_onnx with an "
             "example input."
         )
+    x = _make_example(spec[0], spec[1], 1)
     return export_onnx(model, x, path, opset=opset, dynamic_batch=dynamic_batch)
