@@ -229,7 +229,8 @@ class RNNLanguageModel(nn.Module):
             with no_grad():
                 logits, state = self(prime_ids[None, :])
                 for k in range(int(length)):
-                    last = np.asarray(logits.data[0, -1], dtype=np.float64)
+                    last = logits.data[0, -1]
+                    last = np.asarray(last.get() if hasattr(last, "get") else last, np.float64)
                     out[k] = _pick(last, temperature, rng)
                     if k + 1 < length:
                         logits, state = self(out[None, k : k + 1], state)
