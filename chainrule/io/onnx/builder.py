@@ -177,23 +177,16 @@ class Builder:
 
     def _finish_outputs(self, preset: dict[int, str]) -> None:
         done = set(preset.values())
-        for i, (name, out) in enumerate(zip(self.output_names, self.first.outputs, strict=True)):
+        outputs = zip(self.output_names, self.first.outputs, self.second.outputs, strict=True)
+        for i, (name, out1, out2) in enumerate(outputs):
             if name in done:
                 continue
-            if not isinstance(out, Tensor):
+            if not isinstance(out1, Tensor):
                 raise TypeError(
-                    f"export_onnx: model output {i} is a {type(out).__name__}, not a Tensor."
+                    f"export_onnx: model output {i} is a {type(out1).__name__}, not a Tensor."
                 )
-            source = self._resolve_tensor(out, self.names1)
+            source = self._input("the model's outputs", i, out1, out2, out1.data.dtype)
             self.graph.node("Identity", [source], [name])
-
-    def _resolve_tensor(self, t: Tensor, names: dict[int, str]) -> str:
-        if id(t) in names:
-            return names[id(t)]
-        param = self.params.get(id(t)) or self.params.get(id(t.data))
-        if param is not None:
-            return self.graph.initializer(param[0], to_numpy(param[1]))
-        return self.graph.constant(to_numpy(t.data))
 
     # ----------------------------------------------------------------- one op
     def _context(self, c1: Call, c2: Call, out: str) -> OpContext:
@@ -201,8 +194,9 @@ class Builder:
         names = []
         shapes1 = []
         shapes2 = []
+        where = f"{c1.name} in '{c1.scope}'" if c1.scope else c1.name
         for j, (v1, v2) in enumerate(zip(c1.inputs, c2.inputs, strict=True)):
-            names.append(self._input(c1, j, v1, v2, dtype))
+            names.append(self._input(where, j, v1, v2, dtype))
             shapes1.append(_shape(v1))
             shapes2.append(_shape(v2))
         return OpContext(
@@ -259,10 +253,10 @@ class Builder:
             "array or number."
         )
 
-    def _input(self, c1: Call, j: int, v1: Any, v2: Any, dtype: np.dtype) -> str:
+    def _input(self, where: str, j: int, v1: Any, v2: Any, dtype: np.dtype) -> str:
+        """The graph value of input ``j`` of an op (``where``), ``v1``/``v2`` in the traces."""
         kind, s1 = self._source(v1, self.names1)
         kind2, s2 = self._source(v2, self.names2)
-        where = f"{c1.name} in '{c1.scope}'" if c1.scope else c1.name
         if kind != kind2 or (kind == "value" and s1 != s2):
             raise self._diverged(f"input {j} of {where} comes from different places")
         if kind == "value":

@@ -185,3 +185,13 @@ def test_bad_example_input() -> None:
         export_onnx(model, [[0.0] * 784], None)
     with pytest.raises(ValueError, match="first dimension"):
         export_onnx(model, (cr.zeros(2, 784), cr.zeros(3)), None)
+
+
+class ReturnsUntraced(nn.Module):
+    def forward(self, x: cr.Tensor) -> tuple[cr.Tensor, cr.Tensor]:
+        return x * 2, cr.tensor(x.data + 1)
+
+
+def test_output_made_outside_autograd_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="outside autograd"):
+        export_onnx(ReturnsUntraced(), cr.randn(2, 3), None)
