@@ -81,3 +81,20 @@ def test_no_known_example_shape_is_a_clear_error() -> None:
     model = Odd()
     model.example_input_shape = (1, 5, 7)
     assert example_input(model, batch_size=3).shape == (3, 5, 7)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(shortcut="B"), dict(depth=29, block="bottleneck", shortcut="B"), dict(in_channels=1)],
+)
+def test_resnet_variants(roundtrip, kwargs) -> None:
+    from chainrule.models.resnet import ResNet
+
+    model = ResNet(**{"depth": 8, "widths": (4, 8, 8), **kwargs})
+    channels = kwargs.get("in_channels", 3)
+
+    def make(batch: int) -> np.ndarray:
+        rng = np.random.default_rng(batch)
+        return rng.standard_normal((batch, channels, 16, 16)).astype(np.float32)
+
+    roundtrip(model, make)
