@@ -20,9 +20,18 @@ from .exporter import export_onnx
 
 __all__ = ["example_input", "example_shape", "export_zoo_model"]
 
+_MNIST = ((1, 1, 28, 28), "float32")
+_CIFAR = ((1, 3, 32, 32), "float32")
+_TOKENS = ((1, 32), "int64")
 _SHAPES: dict[str, tuple[tuple[int, ...], str]] = {
-    "mlp": ((1, 1, 28, 28), "float32"),
-    "mnist_cnn": ((1, 1, 28, 28), "float32"),
+    "mlp": _MNIST,
+    "mnist_cnn": _MNIST,
+    "lenet5": _MNIST,
+    "inception_small": _CIFAR,
+    **{f"{kind}{depth}": _CIFAR for kind in ("resnet", "plain") for depth in (20, 32, 44, 56, 110)},
+    "textcnn": _TOKENS,
+    "lstm_lm": _TOKENS,
+    "char_lstm": _TOKENS,
 }
 
 # tried in order when neither the model nor the table says
