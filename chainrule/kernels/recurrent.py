@@ -135,7 +135,7 @@ def recurrent_forward(
         aux = xp.empty((T, B, H), dtype=dtype)
     y = xp.empty((T, B, H), dtype=dtype) if out is None else out
     rec = xp.empty((B, G * H), dtype=dtype)
-    w_hh_t = w_hh.T
+    w_hh_t = xp.ascontiguousarray(w_hh.T)  # BLAS reads a row-major (H, G*H) slightly faster
     relu = mode == "rnn_relu"
     active = None if active is None else xp.asarray(active)
     act_rows = active if active is not None else xp.ones((T, B), dtype=np.uint8)
