@@ -116,3 +116,8 @@ def test_unfused_text_cnn_mask_made_in_numpy_is_refused() -> None:
     model = cr.models.build("textcnn", vocab_size=50, embed_dim=8, num_filters=4, fused=False)
     with pytest.raises(RuntimeError, match="made outside autograd"):
         export_onnx(model, padded_tokens(12, 50)(2), None)
+
+
+def test_text_cnn_at_opset_18(roundtrip) -> None:
+    model = cr.models.build("textcnn", vocab_size=30, embed_dim=4, num_filters=3)
+    roundtrip(model, padded_tokens(8, 30), opset=18)

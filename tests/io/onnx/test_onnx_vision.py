@@ -195,3 +195,9 @@ class Inception(nn.Module):
 
 def test_inception_block(roundtrip, batches) -> None:
     roundtrip(Inception(), batches((3, 7, 7)))
+
+
+@pytest.mark.parametrize("opset", [18, 20])
+def test_reductions_inside_converters_at_newer_opsets(roundtrip, batches, opset) -> None:
+    model = Lambda(lambda m, x: F.adaptive_avg_pool2d(x, (4, 3)))
+    roundtrip(model, batches((2, 9, 8)), opset=opset)
