@@ -195,3 +195,11 @@ class ReturnsUntraced(nn.Module):
 def test_output_made_outside_autograd_is_refused() -> None:
     with pytest.raises(RuntimeError, match="outside autograd"):
         export_onnx(ReturnsUntraced(), cr.randn(2, 3), None)
+
+
+def test_missing_onnx_package_is_a_clear_error(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    with pytest.raises(RuntimeError, match=r"pip install 'chainrule\[onnx\]'"):
+        export_onnx(cr.models.build("mlp", hidden=(8,)), cr.zeros(1, 784), None)
