@@ -1,5 +1,5 @@
 """Floor 5: persistence and interchange. Checkpoints (safetensors + JSON, crash-safe), a
-safetensors reader/writer, and weight import from PyTorch and Keras.
+safetensors reader/writer, weight import from PyTorch and Keras, and ONNX export.
 
 Example:
     >>> import chainrule as cr, tempfile, os
@@ -10,13 +10,12 @@ Example:
     1
 """
 
-from . import safetensors
+from . import onnx, safetensors
 from .checkpoint import FORMAT_VERSION, Checkpoint, load, save
 from .errors import CheckpointError, CheckpointMismatchError, WeightImportError
 from .keras_import import load_keras_weights, read_keras_weights
+from .onnx import export_onnx, export_zoo_model
 from .torch_import import ImportReport, load_torch_state_dict, register_torch_mapping
-
-# ONNX export (chainrule.io.onnx) is added here by its author.
 
 __all__ = [
     "safetensors",
@@ -32,4 +31,7 @@ __all__ = [
     "register_torch_mapping",
     "load_keras_weights",
     "read_keras_weights",
+    "onnx",
+    "export_onnx",
+    "export_zoo_model",
 ]
