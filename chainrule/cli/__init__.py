@@ -13,13 +13,26 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser"]
 
-_COMMANDS = ("train", "augment", "models", "word2vec", "summary")
+_COMMANDS = (
+    "train",
+    "evaluate",
+    "predict",
+    "export",
+    "augment",
+    "models",
+    "word2vec",
+    "summary",
+)
 
 _DESCRIPTION = """\
 chainrule: a deep-learning framework built from first principles.
 
 Commands:
-  train     train a model (default: an MLP on the embedded MNIST sample) and report test accuracy
+  train     train a model (default: an MLP on the embedded MNIST sample), report test accuracy;
+            --out DIR keeps a run folder, --resume DIR continues it
+  evaluate  print the test loss and accuracy of a trained model (run folder or checkpoint)
+  predict   classify an image or a sentence, or generate text, with a trained model
+  export    export a trained model, or an untrained zoo model, to ONNX
   augment   save a grid of images and their random augmentations (shift, rotate, shear, zoom, flip)
   models    list the models of the zoo
   summary   print a model's layers, output shapes, parameters and multiply-adds

@@ -1,171 +1,369 @@
-"""`chainrule train`: train a model of the zoo and report its test accuracy."""
+"""`chainrule train`: train a model of the zoo and report its test accuracy.
+
+Image data (``mnist``, ``cifar10``) train here with ``chainrule.train.Trainer``; other data sets
+go to their recipe in ``chainrule.cli.recipes``. Options left unset are ``None`` and resolved in
+this order: the command line, then ``--config FILE.toml``, then (with ``--resume``) the run's
+``config.json``, then the data set's defaults.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import time
+from pathlib import Path
 from typing import Any
 
-from . import recipes
+from . import _run_dir, _vision, recipes
 
 __all__ = ["add_parser", "run"]
 
+# The options a vision run records in config.json (and --resume reads back).
+_SAVED = (
+    "data",
+    "model",
+    "data_dir",
+    "sample",
+    "epochs",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "schedule",
+    "weight_decay",
+    "augment",
+    "seed",
+    "limit",
+)
+# Options that may differ on --resume without spoiling the exact continuation.
+_FREE_ON_RESUME = ("epochs", "data_dir", "sample")
 
-def _fill_defaults(args: argparse.Namespace, **defaults: Any) -> None:
-    """Give every option the user left unset (None) its default for this data set."""
-    for name, value in defaults.items():
-        if getattr(args, name, None) is None:
-            setattr(args, name, value)
+
+class _SharedGroup:
+    """An argument group handed to recipes: an option already defined (``--out``) is shared,
+    not defined twice."""
+
+    def __init__(self, group: Any, parser: argparse.ArgumentParser) -> None:
+        self._group = group
+        self._parser = parser
+
+    def add_argument(self, *names: str, **kwargs: Any) -> Any:
+        known = self._parser._option_string_actions
+        if names and all(n in known for n in names):
+            return known[names[0]]
+        return self._group.add_argument(*names, **kwargs)
 
 
 def add_parser(sub: Any) -> None:
     """Register the ``train`` sub-command."""
+    mnist, cifar = _vision.DEFAULTS["mnist"], _vision.DEFAULTS["cifar10"]
     train = sub.add_parser(
         "train",
         help="train a model and report its test accuracy",
         description=(
             "Train a classifier and print per-epoch loss and accuracy and the final test "
-            "accuracy. With no options: an MLP (784-512-512-10, ReLU, Adam, cosine schedule, "
-            "light augmentation) on the MNIST sample shipped inside the package (10,000 training "
-            "and 2,000 test images). With --data-dir (or CHAINRULE_DATA) naming a folder that "
-            "holds the MNIST IDX files, the full MNIST (60,000 / 10,000) is used instead."
+            f"accuracy. With no options: {mnist['model']} ({mnist['optimizer']} "
+            f"{mnist['lr']:g}, {mnist['schedule']} schedule, light augmentation, "
+            f"{mnist['epochs']} epochs) on the MNIST sample shipped inside the package (10,000 "
+            "training and 2,000 test images). With --data-dir (or CHAINRULE_DATA) naming a "
+            "folder that holds the MNIST IDX files, the full MNIST (60,000 / 10,000) is used. "
+            "--data cifar10 reads the PNG-strip CIFAR-10 subset. --out DIR keeps a run folder "
+            "(config.json, checkpoint/, history.csv, history.png) that --resume DIR continues "
+            "and `chainrule evaluate|predict|export` read."
         ),
     )
-    data_choices = ["mnist", *recipes.data_names()]
-    train.add_argument(
+    data_choices = [*_vision.VISION_DATA, *recipes.data_names()]
+    opt = train.add_argument
+    opt(
         "--model",
         default=None,
-        help="model of the zoo (see `chainrule models`); default mlp for mnist, else the "
-        "recipe's model",
+        help=f"model of the zoo (see `chainrule models`); default {mnist['model']} (mnist), "
+        f"{cifar['model']} (cifar10), else the recipe's model",
     )
-    train.add_argument(
-        "--data", default="mnist", choices=data_choices, help="dataset; default mnist"
-    )
-    train.add_argument(
+    opt("--data", default=None, choices=data_choices, help="dataset; default mnist")
+    opt(
         "--data-dir",
         default=None,
-        help="folder with the full MNIST IDX files (default: $CHAINRULE_DATA if it has them, "
-        "else the embedded sample)",
+        help="folder with the data (MNIST IDX files, cifar10_subset/, corpora); default "
+        "$CHAINRULE_DATA, else the embedded MNIST sample / the shared data folder",
     )
-    train.add_argument(
-        "--sample", action="store_true", help="use the embedded sample even if full data exist"
+    opt(
+        "--sample",
+        action="store_true",
+        help="use the embedded MNIST sample even if full MNIST is found; default off",
     )
-    train.add_argument(
-        "--epochs", type=int, default=None, help="passes over the training set; default 15 (mnist)"
+    opt(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"passes over the training set; default {mnist['epochs']} (mnist), "
+        f"{cifar['epochs']} (cifar10)",
     )
-    train.add_argument(
-        "--batch-size", type=int, default=None, help="examples per step; default 64 (mnist)"
+    opt(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"examples per step; default {mnist['batch_size']} (mnist), "
+        f"{cifar['batch_size']} (cifar10)",
     )
-    train.add_argument("--lr", type=float, default=None, help="learning rate; default 1e-3 (mnist)")
-    train.add_argument(
+    opt(
+        "--lr",
+        type=float,
+        default=None,
+        help=f"learning rate; default {mnist['lr']:g} (mnist), {cifar['lr']:g} (cifar10)",
+    )
+    opt(
         "--optimizer",
         default=None,
         choices=["adam", "sgd", "adadelta"],
-        help="adam, sgd (momentum 0.9) or adadelta; default adam (mnist)",
+        help=f"adam, sgd (momentum 0.9) or adadelta; default {mnist['optimizer']} (mnist), "
+        f"{cifar['optimizer']} (cifar10)",
     )
-    train.add_argument(
-        "--no-augment",
-        action="store_true",
-        help="train on the images as they are (default: random rotation ±10°, shift ±10%%, "
-        "zoom ±10%%)",
-    )
-    train.add_argument(
+    opt(
         "--schedule",
-        default="cosine",
-        choices=["cosine", "constant"],
-        help="learning-rate schedule over the epochs; default cosine (annealed to 0)",
+        default=None,
+        choices=["cosine", "step", "constant"],
+        help="learning-rate schedule over the epochs: cosine (annealed to 0), step (x0.1 at 50%% "
+        "and 75%% of the epochs) or constant; default cosine (step: image data only)",
     )
-    train.add_argument(
-        "--seed", type=int, default=0, help="random seed for weights and shuffling; default 0"
+    opt(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help=f"L2 penalty added by the optimizer (image data); default {mnist['weight_decay']:g} "
+        f"(mnist), {cifar['weight_decay']:g} (cifar10)",
     )
-    train.add_argument(
-        "--limit", type=int, default=None, help="use only the first N training examples"
+    opt(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random augmentation of the training images: rotation ±10°, shift and zoom ±10%% "
+        "(mnist), shift ±4 px and horizontal flip (cifar10); default on",
     )
-    train.add_argument(
-        "--quiet", action="store_true", help="no progress bars, only the per-epoch lines"
+    opt("--seed", type=int, default=None, help="random seed for weights and shuffling; default 0")
+    opt(
+        "--limit",
+        type=int,
+        default=None,
+        help="use only the first N training examples; default all",
+    )
+    opt(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="run folder: config.json, checkpoint/ (saved each epoch), history.csv, history.png "
+        "(image data); the trained model (language models, default runs/DATA-MODEL); default: "
+        "image runs save nothing",
+    )
+    opt(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the run in folder DIR exactly where its last checkpoint left it (its "
+        "options, model, optimizer, schedule, random state; a larger --epochs extends it); "
+        "image data; default: a new run",
+    )
+    opt(
+        "--stop-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train at most N epochs in this invocation (the schedule still spans --epochs); "
+        "continue later with --resume; default: no limit",
+    )
+    opt(
+        "--config",
+        default=None,
+        metavar="FILE.toml",
+        help="read options from a TOML file (keys are option names, e.g. epochs = 5, "
+        "batch-size = 64, augment = false); command-line options override it; default none",
+    )
+    opt(
+        "--quiet",
+        action="store_true",
+        help="no progress bars, only the per-epoch lines; default: a bar per epoch on a terminal",
     )
     for recipe in recipes.all_recipes():
-        recipe.add_arguments(train.add_argument_group(f"{recipe.TITLE} ({', '.join(recipe.DATA)})"))
+        group = train.add_argument_group(f"{recipe.TITLE} ({', '.join(recipe.DATA)})")
+        recipe.add_arguments(_SharedGroup(group, train))
     train.set_defaults(run=run)
 
 
-def _load_mnist(args: argparse.Namespace):  # noqa: ANN202
-    from ..data import load_mnist, load_mnist_sample
+def _train_parser() -> argparse.ArgumentParser:
+    """A fresh parser of ``chainrule train`` (to check a --config file against its options)."""
+    root = argparse.ArgumentParser(prog="chainrule")
+    add_parser(root.add_subparsers())
+    return root._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr]
 
-    root = args.data_dir or os.environ.get("CHAINRULE_DATA")
-    if root and not args.sample:
-        try:
-            x_train, y_train = load_mnist(root, train=True)
-            x_test, y_test = load_mnist(root, train=False)
-            return x_train, y_train, x_test, y_test, f"MNIST from {root}"
-        except (FileNotFoundError, OSError) as err:
-            if args.data_dir:
-                raise SystemExit(f"chainrule train: {err}") from err
-    x_train, y_train, x_test, y_test = load_mnist_sample()
-    return x_train, y_train, x_test, y_test, "the embedded MNIST sample"
+
+def _apply_config(args: argparse.Namespace) -> None:
+    """Fill options the command line left at their defaults from ``--config``."""
+    parser = _train_parser()
+    values = _run_dir.read_toml(args.config, parser, skip=("config", "resume", "stop_after"))
+    for dest, value in values.items():
+        if getattr(args, dest, None) == parser.get_default(dest):
+            setattr(args, dest, value)
+
+
+def _fill(args: argparse.Namespace, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``chainrule train`` with parsed arguments; returns the exit status."""
-    if args.data != "mnist":
+    if args.config:
+        _apply_config(args)
+    saved: dict[str, Any] = {}
+    if args.resume:
+        saved = _run_dir.read_config(args.resume, "train")
+        _check_resume(args, saved)
+        _fill(args, {k: v for k, v in saved.items() if k in _SAVED})
+    _fill(args, {"data": "mnist", "seed": 0})
+    if args.data not in _vision.VISION_DATA:
+        if args.resume:
+            raise SystemExit(f"chainrule train: --resume is for image data, not {args.data}.")
+        _fill(args, {"schedule": "cosine"})
         return recipes.for_data(args.data).run(args)
-    _fill_defaults(args, model="mlp", epochs=15, batch_size=64, lr=1e-3, optimizer="adam")
+    _fill(args, _vision.DEFAULTS[args.data])
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"chainrule train: --{name.replace('_', '-')} must be >= 1.")
+    if args.stop_after is not None and args.stop_after < 1:
+        raise SystemExit("chainrule train: --stop-after must be >= 1.")
+    return _train_images(args)
+
+
+def _check_resume(args: argparse.Namespace, saved: dict[str, Any]) -> None:
+    """Refuse a different model or data; warn about options that break exactness."""
+    for name in ("data", "model"):
+        given = getattr(args, name)
+        if given is not None and given != saved.get(name):
+            raise SystemExit(
+                f"chainrule train: --{name} {given} differs from the resumed run's "
+                f"{saved.get(name)!r}; start a new run instead."
+            )
+    for name in _SAVED:
+        given = getattr(args, name, None)
+        if name in _FREE_ON_RESUME or given is None or name not in saved:
+            continue
+        if given != saved[name]:
+            print(
+                f"note: --{name.replace('_', '-')} {given} replaces the run's {saved[name]!r}; "
+                "the continuation is no longer the same as one uninterrupted run.",
+                flush=True,
+            )
+
+
+def _train_images(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .. import models, optim
+    from .. import io, models
     from ..backend import manual_seed
-    from ..data.transforms import ImageAugmenter
-    from ..train.simple import fit_classifier
+    from ..data import DataLoader, TensorDataset
+    from ..train import CSVLogger, LearningRateScheduler, ModelCheckpoint, Trainer
 
+    spec = _vision.SPECS[args.data]
+    kwargs = _vision.model_kwargs(args.data, args.model)
     manual_seed(args.seed)
-    x_train, y_train, x_test, y_test, source = _load_mnist(args)
+    x_train, y_train, x_test, y_test, source = _vision.load_images(
+        args.data, args.data_dir, args.sample
+    )
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
-    mean, std = 0.1307, 0.3081  # MNIST pixel statistics
-    x_train = ((x_train.astype(np.float32) / 255 - mean) / std)[:, None]
-    x_test = ((x_test.astype(np.float32) / 255 - mean) / std)[:, None]
-    model = models.build(args.model)
-    if args.optimizer == "adam":
-        opt = optim.Adam(model.parameters(), lr=args.lr)
-    elif args.optimizer == "adadelta":
-        opt = optim.Adadelta(model.parameters(), lr=args.lr)
-    else:
-        opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    scheduler = None
-    if args.schedule == "cosine":
-        scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
-    augment = None
-    if not args.no_augment:
-        background = (
-            -mean / std
-        )  # the normalised value of a black pixel fills what the warp uncovers
-        augment = ImageAugmenter(
-            rotation_range=10,
-            width_shift_range=0.1,
-            height_shift_range=0.1,
-            zoom_range=0.1,
-            fill_mode="constant",
-            cval=background,
+    x_train, x_test = _vision.normalize(x_train, spec), _vision.normalize(x_test, spec)
+    model = models.build(args.model, **kwargs)
+    optimizer = _vision.build_optimizer(
+        args.optimizer, model.parameters(), args.lr, args.weight_decay
+    )
+    scheduler = _vision.build_scheduler(args.schedule, optimizer, args.epochs)
+    out = Path(args.resume or args.out) if (args.resume or args.out) else None
+    initial_epoch = 0
+    if args.resume:
+        ckpt_dir = _run_dir.find_checkpoint(args.resume, "train")
+        ckpt = io.load(ckpt_dir, model, optimizer, scheduler)  # also restores the RNG state
+        initial_epoch = int(ckpt.epoch or 0)
+        _run_dir.trim_history(out, initial_epoch)  # type: ignore[arg-type]
+    end = args.epochs
+    if args.stop_after is not None:
+        end = min(end, initial_epoch + args.stop_after)
+    augment = _vision.build_augmenter(args.data) if args.augment else None
+    loader = DataLoader(
+        TensorDataset(x_train, y_train),
+        batch_size=args.batch_size,
+        shuffle=True,
+        batch_transform=augment,
+    )
+    callbacks: list[Any] = []
+    if scheduler is not None:
+        callbacks.append(LearningRateScheduler(scheduler))
+    if out is not None:
+        options = {name: getattr(args, name) for name in _SAVED}
+        _run_dir.write_config(out, options)
+        callbacks.append(
+            ModelCheckpoint(
+                out / _run_dir.CHECKPOINT_DIR,
+                save_fn=_saver(args, kwargs, spec, scheduler, len(loader)),
+            )
         )
+        callbacks.append(CSVLogger(out / _run_dir.HISTORY_CSV, append=initial_epoch > 0))
     n_params = sum(p.numel() for p in model.parameters())
     print(
         f"training {args.model} ({n_params:,} parameters) on {source}: {len(x_train):,} train / "
-        f"{len(x_test):,} test images, {args.epochs} epochs, batch {args.batch_size}, "
-        f"{args.optimizer} lr {args.lr} ({args.schedule}), "
-        f"augmentation {'off' if args.no_augment else 'on'}"
+        f"{len(x_test):,} test images (val_ = test split), {args.epochs} epochs, batch "
+        f"{args.batch_size}, {args.optimizer} lr {args.lr:g} ({args.schedule}), weight decay "
+        f"{args.weight_decay:g}, augmentation {'on' if args.augment else 'off'}, seed {args.seed}"
+        + (f"; resuming after epoch {initial_epoch}" if args.resume else ""),
+        flush=True,
     )
+    trainer = Trainer(model, optimizer, "cross_entropy", metrics=["accuracy"])
     start = time.perf_counter()
-    test_acc = fit_classifier(
-        model,
-        opt,
-        (x_train, y_train),
-        (x_test, y_test),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        progress=not args.quiet,
-        transform=augment,
-        scheduler=scheduler,
+    history = trainer.fit(
+        loader,
+        validation=(x_test, y_test),
+        epochs=end,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=2 if args.quiet else 1,
+        validation_batch_size=500,
     )
-    print(f"final test accuracy: {100 * test_acc:.2f}%  ({time.perf_counter() - start:.1f} s)")
-    return 0
+    seconds = time.perf_counter() - start
+    if history.history.get("val_accuracy"):
+        test_acc = float(history.history["val_accuracy"][-1])
+    else:
+        test_acc = float(trainer.evaluate((x_test, y_test), verbose=0, batch_size=500)["accuracy"])
+    print(f"final test accuracy: {100 * test_acc:.2f}%  ({seconds:.1f} s)", flush=True)
+    if out is not None:
+        png = _run_dir.plot_history(out)
+        print(f"run folder: {out}" + ("" if png else " (no history.png: matplotlib missing)"))
+        if end < args.epochs:
+            print(f"stopped after epoch {end} of {args.epochs}; continue with --resume {out}")
+    return 0 if np.isfinite(test_acc) else 1
+
+
+def _saver(
+    args: argparse.Namespace,
+    kwargs: dict[str, Any],
+    spec: _vision.ImageSpec,
+    scheduler: Any,
+    steps_per_epoch: int,
+) -> Any:
+    """The ``save_fn`` of ``ModelCheckpoint``: the model with its zoo name and arguments, the
+    optimizer, the scheduler, the epoch and what ``predict`` needs to prepare an image."""
+    from .. import io
+
+    def save(path: Any, model: Any, optimizer: Any = None, epoch: Any = None, logs: Any = None):  # noqa: ANN202
+        return io.save(
+            path,
+            model,
+            optimizer,
+            scheduler,
+            epoch=epoch,
+            step=None if epoch is None else epoch * steps_per_epoch,
+            model_name=args.model,
+            model_kwargs=kwargs,
+            data=args.data,
+            image=spec.to_dict(),
+            logs=dict(logs or {}),
+        )
+
+    return save
