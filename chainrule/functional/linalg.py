@@ -109,17 +109,19 @@ class Linear(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, w: Any, b: Any = None) -> Any:
         ctx.save_for_backward(x, w)
-        y = x @ w.T
+        # BLAS sees one (rows, in) x (in, out) product: a batched 3-D matmul is several times slower
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = x2 @ w.T
         if b is not None:
             y += b
-        return y
+        return y.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, w = ctx.saved
         need_x, need_w, *need_b = ctx.needs_input_grad
-        gx = grad @ w if need_x else None
-        g2 = grad.reshape(-1, grad.shape[-1])
+        g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+        gx = (g2 @ w).reshape(x.shape) if need_x else None
         gw = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
         gb = g2.sum(axis=0) if need_b and need_b[0] else None
         return gx, gw, gb
