@@ -11,11 +11,11 @@ from chainrule.cli import build_parser, main
 def test_help_lists_commands(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    for command in ("train", "augment", "models"):
+    for command in ("train", "evaluate", "predict", "export", "augment", "models"):
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["train", "augment", "models"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "export", "augment", "models"])
 def test_every_option_is_explained(command):
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices[command]
