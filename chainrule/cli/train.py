@@ -279,6 +279,11 @@ def _train_images(args: argparse.Namespace) -> int:
     out = Path(args.resume or args.out) if (args.resume or args.out) else None
     initial_epoch = 0
     if args.resume:
+        if not (Path(args.resume) / _run_dir.CHECKPOINT_DIR).is_dir():
+            raise SystemExit(
+                f"chainrule train: {args.resume} holds no checkpoint yet (stopped before its "
+                f"first epoch ended?); start it again with --out {args.resume}."
+            )
         ckpt_dir = _run_dir.find_checkpoint(args.resume, "train")
         ckpt = io.load(ckpt_dir, model, optimizer, scheduler)  # also restores the RNG state
         initial_epoch = int(ckpt.epoch or 0)

@@ -62,3 +62,12 @@ def test_resume_from_a_folder_that_is_no_run(tmp_path, make):
         main(["train", "--resume", str(folder)])
     assert str(folder) in str(err.value)
     assert ("does not exist" if make == "missing" else "not a run folder") in str(err.value)
+
+
+def test_resume_before_the_first_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"data": "mnist", "model": "mlp", "epochs": 2}')
+    with pytest.raises(SystemExit) as err:
+        main(["train", "--resume", str(run)])
+    assert "holds no checkpoint yet" in str(err.value)
