@@ -3,9 +3,9 @@
 Every layer of the ``cnn`` model (batch 64, 1x28x28) and of ``resnet20`` (batch 128, 3x32x32) is
 timed in one process: ``conv2d_forward`` + ``conv2d_backward`` against
 ``torch.nn.functional.conv2d`` and its autograd backward, float32, ``torch.set_num_threads(2)``.
-The two are interleaved in rounds and each reports the better median over rounds, because
-absolute times drift on shared machines. The input gradient is skipped where the model skips it
-(the first layer of each net).
+The two alternate in rounds and each reports its best median over rounds, because absolute
+times drift on shared machines; a layer that occurs ``x`` times counts ``x`` times in the totals.
+The input gradient is skipped where the model skips it (the first layer of each net).
 
 torch is imported before chainrule so that its OpenMP runtime keeps its own defaults
 (chainrule sets ``OMP_WAIT_POLICY=PASSIVE`` for numba's, see ``chainrule/kernels/_dispatch.py``).
@@ -114,11 +114,6 @@ def main() -> None:
         flops = 2 * N * Co * C * k * k * g.shape[2] * g.shape[3] * (3 if need_dx else 2)
         cases.append([name, count, flops, ours, theirs, [], []])
 
-    for _ in range(args.rounds):
-        for case in cases:
-            case[5].append(_median_ms(case[3], args.reps))
-            case[6].append(_median_ms(case[4], args.reps))
-
     kernel = "NumPy fallback" if args.numpy else "numba"
     print(f"conv2d forward+backward, float32, torch threads 2, chainrule kernels: {kernel}")
     print(
@@ -129,11 +124,17 @@ def main() -> None:
         f"{'layer':<16} {'x':>3} {'chainrule ms':>13} {'torch ms':>9} {'ratio':>6} {'GFLOP/s':>8}"
     )
     tot = {"cnn": [0.0, 0.0], "r20": [0.0, 0.0]}
-    for name, count, flops, _, _, ours_t, theirs_t in cases:
+    for name, count, flops, ours, theirs, ours_t, theirs_t in cases:
+        for _ in range(args.rounds):  # interleaved, so that both see the same machine load
+            ours_t.append(_median_ms(ours, args.reps))
+            theirs_t.append(_median_ms(theirs, args.reps))
         a, t = min(ours_t), min(theirs_t)
         tot[name.split(".")[0]][0] += count * a
         tot[name.split(".")[0]][1] += count * t
-        print(f"{name:<16} {count:>3} {a:>13.2f} {t:>9.2f} {a / t:>6.2f} {flops / a / 1e6:>8.1f}")
+        print(
+            f"{name:<16} {count:>3} {a:>13.2f} {t:>9.2f} {a / t:>6.2f} {flops / a / 1e6:>8.1f}",
+            flush=True,
+        )
     for net, (a, t) in tot.items():
         if t:
             print(f"{net + ' total':<16} {'':>3} {a:>13.2f} {t:>9.2f} {a / t:>6.2f}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.kernels._dispatch import jit, prange, use_numba
+from chainrule.kernels._dispatch import jit_serial, prange, use_numba
+from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import col2im_chunk, im2col_chunk, slab_images
 
 __all__ = ["strided_conv", "strided_conv_backward"]
@@ -46,8 +47,8 @@ def _gather_loops(g, n0, t, db):  # pragma: no cover - numba
         db[co] += s
 
 
-_scatter_numba = jit(_scatter_loops)
-_gather_numba = jit(_gather_loops)
+_scatter_numba = jit_serial(_scatter_loops)
+_gather_numba = jit_serial(_gather_loops)
 
 
 def _scatter(t: np.ndarray, b: np.ndarray, n0: int, y: np.ndarray) -> None:
@@ -88,16 +89,16 @@ def strided_conv(
     Ho, Wo = out.shape[2], out.shape[3]
     P, K = Ho * Wo, C * kh * kw
     y = out.reshape(N, Co, P)
-    nb = slab_images(N, K, P, x.dtype.itemsize)
-    cols_buf = np.empty(K * nb * P, dtype=x.dtype)
-    tmp_buf = np.empty(Co * nb * P, dtype=x.dtype)
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        cols = cols_buf[: K * m * P].reshape(K, m, Ho, Wo)
+    dt = x.dtype
+
+    def slab(n0: int, m: int) -> None:
+        cols = scratch("strided.cols", K * m * P, dt).reshape(K, m, Ho, Wo)
         im2col_chunk(x, n0, m, kh, kw, st, pad, dl, cols)
-        tmp = tmp_buf[: Co * m * P].reshape(groups, Cog, m * P)
+        tmp = scratch("strided.out", Co * m * P, dt).reshape(groups, Cog, m * P)
         np.matmul(wg, cols.reshape(groups, Kg, m * P), out=tmp)
         _scatter(tmp.reshape(Co, m, P), bias, n0, y)
+
+    map_slabs(slab, N, slab_images(N, K, P, dt.itemsize), use_numba(x))
 
 
 def strided_conv_backward(
@@ -134,24 +135,29 @@ def strided_conv_backward(
     Ho, Wo = g.shape[2], g.shape[3]
     P, K = Ho * Wo, C * kh * kw
     g3 = g.reshape(N, Co, P)
-    nb = slab_images(N, K, P, x.dtype.itemsize)
-    cols_buf = np.empty(K * nb * P, dtype=x.dtype)
-    g_buf = np.empty(Co * nb * P, dtype=x.dtype)
-    dw_tmp = None if dw is None else np.empty_like(dw)
     wgT = wg.transpose(0, 2, 1)
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        gt = g_buf[: Co * m * P].reshape(Co, m, P)
-        _gather(g3, n0, gt, db)
+    dt = x.dtype
+
+    def slab(n0: int, m: int) -> tuple[np.ndarray | None, np.ndarray]:
+        db_part = np.zeros(Co, dtype=np.float64)
+        gt = scratch("strided.grad", Co * m * P, dt).reshape(Co, m, P)
+        _gather(g3, n0, gt, db_part)
         gt = gt.reshape(groups, Cog, m * P)
+        cols = scratch("strided.cols", K * m * P, dt)
+        dw_part = None
         if dw is not None:
-            cols = cols_buf[: K * m * P].reshape(K, m, Ho, Wo)
-            im2col_chunk(x, n0, m, kh, kw, st, pad, dl, cols)
-            target = dw if n0 == 0 else dw_tmp
-            np.matmul(gt, cols.reshape(groups, Kg, m * P).transpose(0, 2, 1), out=target)
-            if n0:
-                dw += dw_tmp
+            im2col_chunk(x, n0, m, kh, kw, st, pad, dl, cols.reshape(K, m, Ho, Wo))
+            dw_part = np.matmul(gt, cols.reshape(groups, Kg, m * P).transpose(0, 2, 1))
         if dx is not None:
-            dcols = cols_buf[: K * m * P].reshape(groups, Kg, m * P)
+            dcols = cols.reshape(groups, Kg, m * P)
             np.matmul(wgT, gt, out=dcols)
             col2im_chunk(dcols.reshape(K, m, Ho, Wo), n0, m, kh, kw, st, pad, dl, dx)
+        return dw_part, db_part
+
+    parts = map_slabs(slab, N, slab_images(N, K, P, dt.itemsize), use_numba(x))
+    if dw is not None:
+        dw[...] = parts[0][0]
+        for dw_part, _ in parts[1:]:
+            dw += dw_part
+    for _, db_part in parts:
+        db += db_part

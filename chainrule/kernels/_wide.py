@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.kernels._dispatch import jit, prange, use_numba
+from chainrule.kernels._dispatch import jit_serial, prange, use_numba
+from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import pad_planes, plane_length, slab_images
 
 __all__ = ["wide_conv", "wide_conv_dw"]
@@ -70,9 +71,9 @@ def _widen_loops(g, n0, Wp, out, db):  # pragma: no cover - numba
         db[co] += s
 
 
-_cols_numba = jit(_cols_loops)
-_unwiden_numba = jit(_unwiden_loops)
-_widen_numba = jit(_widen_loops)
+_cols_numba = jit_serial(_cols_loops)
+_unwiden_numba = jit_serial(_unwiden_loops)
+_widen_numba = jit_serial(_widen_loops)
 
 
 def _wide_cols(xp: np.ndarray, kh: int, kw: int, dl: Pair, Wp: int, out: np.ndarray) -> None:
@@ -149,19 +150,18 @@ def wide_conv(
     Ho, Wo = out.shape[2], out.shape[3]
     Wp, L, Lo = _geometry(src.shape, kh, kw, Ho, Wo, pad, dl)
     K = C * kh * kw
-    nb = slab_images(N, K, Lo, src.dtype.itemsize)
-    xp_buf = np.empty(nb * C * L, dtype=src.dtype)
-    cols_buf = np.empty(K * nb * Lo, dtype=src.dtype)
-    tmp_buf = np.empty(Co * nb * Lo, dtype=src.dtype)
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        xp = xp_buf[: m * C * L].reshape(m, C, L)
+    dt = src.dtype
+
+    def slab(n0: int, m: int) -> None:
+        xp = scratch("wide.planes", m * C * L, dt).reshape(m, C, L)
         pad_planes(src, n0, pad[0], pad[2], Wp, xp)
-        cols = cols_buf[: K * m * Lo].reshape(K, m, Lo)
+        cols = scratch("wide.cols", K * m * Lo, dt).reshape(K, m, Lo)
         _wide_cols(xp, kh, kw, dl, Wp, cols)
-        tmp = tmp_buf[: Co * m * Lo].reshape(groups, Cog, m * Lo)
+        tmp = scratch("wide.out", Co * m * Lo, dt).reshape(groups, Cog, m * Lo)
         np.matmul(wg, cols.reshape(groups, Kg, m * Lo), out=tmp)
         _unwiden(tmp.reshape(Co, m, Lo), bias, n0, Wp, out)
+
+    map_slabs(slab, N, slab_images(N, K, Lo, dt.itemsize), use_numba(src))
 
 
 def wide_conv_dw(
@@ -192,21 +192,22 @@ def wide_conv_dw(
     Ho, Wo = g.shape[2], g.shape[3]
     Wp, L, Lo = _geometry(x.shape, kh, kw, Ho, Wo, pad, dl)
     K = C * kh * kw
-    nb = slab_images(N, K, Lo, x.dtype.itemsize)
-    xp_buf = np.empty(nb * C * L, dtype=x.dtype)
-    cols_buf = np.empty(K * nb * Lo, dtype=x.dtype)
-    g_buf = np.empty(Co * nb * Lo, dtype=x.dtype)
-    dw_tmp = np.empty_like(dw)
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        gw = g_buf[: Co * m * Lo].reshape(Co, m, Lo)
-        _widen(g, n0, Wp, gw, db)
-        xp = xp_buf[: m * C * L].reshape(m, C, L)
+    dt = x.dtype
+
+    def slab(n0: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+        db_part = np.zeros(Co, dtype=np.float64)
+        gw = scratch("wide.grad", Co * m * Lo, dt).reshape(Co, m, Lo)
+        _widen(g, n0, Wp, gw, db_part)
+        xp = scratch("wide.planes", m * C * L, dt).reshape(m, C, L)
         pad_planes(x, n0, pad[0], pad[2], Wp, xp)
-        cols = cols_buf[: K * m * Lo].reshape(K, m, Lo)
+        cols = scratch("wide.cols", K * m * Lo, dt).reshape(K, m, Lo)
         _wide_cols(xp, kh, kw, dl, Wp, cols)
-        target = dw if n0 == 0 else dw_tmp
         cols_t = cols.reshape(groups, Kg, m * Lo).transpose(0, 2, 1)
-        np.matmul(gw.reshape(groups, Cog, m * Lo), cols_t, out=target)
-        if n0:
-            dw += dw_tmp
+        return np.matmul(gw.reshape(groups, Cog, m * Lo), cols_t), db_part
+
+    parts = map_slabs(slab, N, slab_images(N, K, Lo, dt.itemsize), use_numba(x))
+    dw[...] = parts[0][0]
+    for dw_part, _ in parts[1:]:
+        dw += dw_part
+    for _, db_part in parts:
+        db += db_part

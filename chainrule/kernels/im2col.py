@@ -11,7 +11,9 @@ came from (overlapping windows accumulate), so ``<im2col(x), c> == <x, col2im(c)
 
 Both go through zero-padded planes ``(nb, C, Hp*Wp + tail)`` of pitch ``Wp``, so the inner loops
 never test bounds: ``pad_planes`` copies images in, ``planes_to_cols`` reads the windows,
-``cols_to_planes`` accumulates them back and ``unpad_planes`` crops the result.
+``cols_to_planes`` accumulates them back and ``unpad_planes`` crops the result. The compiled
+kernels are single-threaded and release the GIL: the convolutions run them on slabs of images in
+parallel on the kernel thread pool (``_parallel.py``); a direct ``im2col`` call is one slab.
 
 1-D signals use the same code with ``H = 1``: pass ``x[:, :, None, :]``, ``kh = 1`` and
 ``padding = (0, 0, left, right)``.
@@ -24,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels._args import check_ndim, conv_out_size, padding4, pair
-from chainrule.kernels._dispatch import jit, prange, use_numba
+from chainrule.kernels._dispatch import jit_serial, prange, use_numba
+from chainrule.kernels._parallel import scratch
 
 __all__ = [
     "im2col",
@@ -134,10 +137,10 @@ def _fold_loops(cols, kh, kw, sh, sw, dh, dw, Wp, xp):  # pragma: no cover - num
                             dst[k * sw] += src[k]
 
 
-_pad_numba = jit(_pad_loops)
-_unpad_numba = jit(_unpad_loops)
-_cols_numba = jit(_cols_loops)
-_fold_numba = jit(_fold_loops)
+_pad_numba = jit_serial(_pad_loops)
+_unpad_numba = jit_serial(_unpad_loops)
+_cols_numba = jit_serial(_cols_loops)
+_fold_numba = jit_serial(_fold_loops)
 
 
 def plane_length(
@@ -243,7 +246,7 @@ def im2col_chunk(
     H, W = x.shape[2], x.shape[3]
     Ho, Wo = out.shape[2], out.shape[3]
     _, Wp, L = plane_length(H, W, kh, kw, Ho, Wo, pad, stride, dilation)
-    xp = np.empty((nb, x.shape[1], L), dtype=x.dtype)
+    xp = scratch("im2col.planes", nb * x.shape[1] * L, x.dtype).reshape(nb, x.shape[1], L)
     pad_planes(x, n0, pad[0], pad[2], Wp, xp)
     planes_to_cols(xp, kh, kw, stride, dilation, Wp, out)
 
@@ -263,7 +266,7 @@ def col2im_chunk(
     H, W = dx.shape[2], dx.shape[3]
     Ho, Wo = cols.shape[2], cols.shape[3]
     _, Wp, L = plane_length(H, W, kh, kw, Ho, Wo, pad, stride, dilation)
-    xp = np.empty((nb, dx.shape[1], L), dtype=dx.dtype)
+    xp = scratch("col2im.planes", nb * dx.shape[1] * L, dx.dtype).reshape(nb, dx.shape[1], L)
     cols_to_planes(cols, kh, kw, stride, dilation, Wp, xp)
     unpad_planes(xp, n0, pad[0], pad[2], Wp, dx)
 

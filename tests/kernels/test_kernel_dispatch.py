@@ -62,3 +62,32 @@ def test_kernels_work_when_numba_cannot_import():
         "print(K.HAVE_NUMBA, y.shape, p.shape)"
     )
     assert _run(code) == "False (1, 1, 4, 4) (1, 2, 2, 2)"
+
+
+def test_thread_pool_restores_blas_threads_and_keeps_slab_order(monkeypatch):
+    from chainrule.kernels import _parallel
+
+    monkeypatch.setattr(config, "use_numba", True)
+    controls = _parallel.blas_controls()
+    before = [get() for get, _ in controls]
+    seen = []
+
+    def slab(n0, m):
+        seen.append([get() for get, _ in controls])
+        return n0, m
+
+    assert _parallel.map_slabs(slab, 10, 3, threaded=True) == [(0, 3), (3, 3), (6, 3), (9, 1)]
+    assert [get() for get, _ in controls] == before
+    if controls and _parallel.numba_threads() > 1:
+        assert all(counts == [1] * len(controls) for counts in seen)
+
+
+def test_scratch_buffers_are_reused_per_thread():
+    from chainrule.kernels._parallel import scratch
+
+    a = scratch("test", 10, np.float32)
+    b = scratch("test", 8, np.float32)
+    assert a.shape == (10,) and b.shape == (8,) and np.shares_memory(a, b)
+    c = scratch("test", 20, np.float32)
+    assert c.shape == (20,) and not np.shares_memory(a, c)
+    assert scratch("test", 4, np.float64).dtype == np.float64

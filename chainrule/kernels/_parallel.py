@@ -1,0 +1,142 @@
+"""Run the slabs of a convolution on a small thread pool, each slab on one core, BLAS included.
+
+Why not numba's ``prange`` around a multi-threaded GEMM: a convolution alternates packing kernels
+and GEMMs many times per call, and each switch between numba's thread team and OpenBLAS's is a
+synchronisation; on a loaded machine every one of them can wait a scheduler time slice (measured:
+a 50 ms conv2d took 8 s next to other busy processes, while PyTorch took 0.4 s). Here each worker
+thread packs *and* multiplies its own slab with BLAS held to one thread, so a call synchronises
+once, at the end, and the slab it just wrote is still in that core's cache when its GEMM reads it.
+
+The pool is used when numba is active (its kernels release the GIL) and the loaded BLAS is an
+OpenBLAS whose thread count can be set; otherwise slabs run one after another on the calling
+thread with BLAS's own threads. Worker count: ``numba.get_num_threads()``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels._dispatch import numba_threads
+
+__all__ = ["map_slabs", "scratch", "blas_controls"]
+
+_SYMBOLS = (
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+)
+
+_KEEP_BYTES = 64 * 1024 * 1024
+_lock = threading.Lock()
+_local = threading.local()
+_state: dict[str, Any] = {"controls": None, "pool": None, "workers": 0, "active": 0, "saved": []}
+
+
+def _loaded_openblas() -> list[str]:
+    """Paths of the OpenBLAS libraries mapped into this process (Linux), else an empty list."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return []
+    return sorted(p for p in paths if os.path.isfile(p))
+
+
+def blas_controls() -> list[tuple[Callable[[], int], Callable[[int], None]]]:
+    """(get, set) thread-count functions of every loaded OpenBLAS; empty if there are none."""
+    if _state["controls"] is None:
+        controls = []
+        for path in _loaded_openblas():
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for get_name, set_name in _SYMBOLS:
+                getter = getattr(lib, get_name, None)
+                setter = getattr(lib, set_name, None)
+                if getter is not None and setter is not None:
+                    getter.restype = ctypes.c_int
+                    setter.argtypes = [ctypes.c_int]
+                    setter.restype = None
+                    controls.append((getter, setter))
+                    break
+        _state["controls"] = controls
+    return _state["controls"]
+
+
+@contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Hold every controllable BLAS to one thread; nested and concurrent uses are counted."""
+    with _lock:
+        if _state["active"] == 0:
+            _state["saved"] = [get() for get, _ in blas_controls()]
+            for _, set_threads in blas_controls():
+                set_threads(1)
+        _state["active"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["active"] -= 1
+            if _state["active"] == 0:
+                for (_, set_threads), n in zip(blas_controls(), _state["saved"], strict=True):
+                    set_threads(n)
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _lock:
+        if _state["pool"] is None or _state["workers"] != workers:
+            if _state["pool"] is not None:
+                _state["pool"].shutdown(wait=False)
+            _state["pool"] = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-kernel")
+            _state["workers"] = workers
+        return _state["pool"]
+
+
+def map_slabs(fn: Callable[[int, int], Any], N: int, nb: int, threaded: bool) -> list[Any]:
+    """Call ``fn(n0, m)`` for the slabs ``[n0, n0+m)`` of ``nb`` images covering ``range(N)``.
+
+    Args:
+        fn: work on one slab; must touch only its own slab's outputs and its own scratch.
+        N: number of images.
+        nb: images per slab.
+        threaded: allow the pool (the caller's kernels must release the GIL: numba paths).
+
+    Returns:
+        The results of ``fn`` in slab order.
+    """
+    slabs = [(n0, min(nb, N - n0)) for n0 in range(0, N, nb)]
+    workers = numba_threads() if threaded else 1
+    if workers <= 1 or len(slabs) <= 1 or not blas_controls():
+        return [fn(n0, m) for n0, m in slabs]
+    pool = _pool(workers)
+    with _single_threaded_blas():
+        return list(pool.map(lambda s: fn(*s), slabs))
+
+
+def scratch(name: str, size: int, dtype: np.dtype) -> np.ndarray:
+    """A per-thread reusable 1-D buffer of at least ``size`` elements (contents undefined).
+
+    Reusing buffers avoids fresh page faults on every slab; each name has one buffer per
+    thread, so a slab function must not hand one out beyond its own call. Buffers above
+    ``_KEEP_BYTES`` are not kept.
+    """
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    key = (name, np.dtype(dtype).str)
+    buf = buffers.get(key)
+    if buf is None or buf.size < size:
+        buf = np.empty(max(size, 1), dtype=dtype)
+        if buf.nbytes <= _KEEP_BYTES:
+            buffers[key] = buf
+    return buf[:size]
