@@ -2,7 +2,7 @@
 
 Every layer of the ``cnn`` model (batch 64, 1x28x28) and of ``resnet20`` (batch 128, 3x32x32) is
 timed in one process: ``conv2d_forward`` + ``conv2d_backward`` against
-``torch.nn.functional.conv2d`` and its autograd backward, float32, ``torch.set_num_threads(2)``.
+``torch.nn.functional.conv2d`` and its autograd backward, float32, 2 threads each (``--threads``).
 The two alternate in rounds and each reports its best median over rounds, because absolute
 times drift on shared machines; a layer that occurs ``x`` times counts ``x`` times in the totals.
 The input gradient is skipped where the model skips it (the first layer of each net).
@@ -13,7 +13,8 @@ torch is imported before chainrule so that its OpenMP runtime keeps its own defa
 
 Run from the repository root::
 
-    python3 benchmarks/kernels_bench.py [--rounds 3] [--reps 7] [--numpy] [--profile]
+    python3 benchmarks/kernels_bench.py [--rounds 3] [--reps 7] [--threads 2] [--numpy]
+        [--profile] [--others] [--only NAME]
 """
 
 from __future__ import annotations
@@ -75,9 +76,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="substring filter on layer names")
     parser.add_argument("--profile", action="store_true", help="cProfile chainrule per layer")
     parser.add_argument("--others", action="store_true", help="also time pool, batch norm, CE")
+    parser.add_argument("--threads", type=int, default=2, help="threads for both frameworks")
     args = parser.parse_args()
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    _set_our_threads(args.threads)
     config.use_numba = not args.numpy
     rng = np.random.default_rng(0)
 
@@ -115,7 +118,10 @@ def main() -> None:
         cases.append([name, count, flops, ours, theirs, [], []])
 
     kernel = "NumPy fallback" if args.numpy else "numba"
-    print(f"conv2d forward+backward, float32, torch threads 2, chainrule kernels: {kernel}")
+    print(
+        f"conv2d forward+backward, float32, {args.threads} thread(s) each, "
+        f"chainrule kernels: {kernel}"
+    )
     print(
         f"first conv call (compile or cache load): {first_call:.2f} s; "
         f"OMP/BLAS threads env: {os.environ.get('OMP_NUM_THREADS', 'unset')}"
@@ -207,6 +213,19 @@ def _others(rounds: int, reps: int) -> None:
         a = min(_median_ms(ours, reps) for _ in range(rounds))
         t = min(_median_ms(theirs, reps) for _ in range(rounds))
         print(f"{name:<26} {a:>13.3f} {t:>9.3f} {a / t:>6.2f}")
+
+
+def _set_our_threads(n: int) -> None:
+    """Use ``n`` kernel threads: numba's (the conv slab pool follows it) and BLAS's."""
+    from chainrule.kernels._dispatch import HAVE_NUMBA
+    from chainrule.kernels._parallel import blas_controls
+
+    if HAVE_NUMBA:
+        import numba
+
+        numba.set_num_threads(n)
+    for _, set_threads in blas_controls():
+        set_threads(n)
 
 
 def _profile(name: str, fn: Callable[[], object]) -> None:

@@ -29,9 +29,11 @@ Pad4 = tuple[int, int, int, int]
 
 __all__ = ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backward"]
 
-# Stride-1 convolutions take the wide-row path; False sends them down the general path (a switch
-# for tests and benchmarks, which compare the two).
+# Stride-1 convolutions take the wide-row path when it computes at most WIDE_MAX_WASTE times the
+# needed outputs (measured per core: the wide rows win below about 1.15, the general path above);
+# WIDE_ROWS = False sends everything down the general path (a switch for tests and benchmarks).
 WIDE_ROWS = True
+WIDE_MAX_WASTE = 1.15
 
 
 def _check_conv(x: Any, w: Any, groups: int, where: str) -> None:
@@ -94,7 +96,7 @@ def conv2d_forward(
         x4 = x.reshape(N, groups, C // groups, H * W)
         np.matmul(wg, x4, out=y.reshape(N, groups, Co // groups, H * W))
         y += bias[:, None, None]
-    elif st == (1, 1) and WIDE_ROWS:
+    elif st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo):
         wide_conv(x, wg, bias, pd, dl, kh, kw, y)
     else:
         strided_conv(x, wg, bias, st, pd, dl, kh, kw, y)
@@ -104,6 +106,11 @@ def conv2d_forward(
 def _pointwise(kh: int, kw: int, st: Pair, pd: Pad4) -> bool:
     """A 1x1 kernel, stride 1, no padding: the input planes already are the GEMM operand."""
     return kh == kw == 1 and st == (1, 1) and pd == (0, 0, 0, 0)
+
+
+def _wide_pays(wide_width: int, width: int) -> bool:
+    """Whether computing ``wide_width`` columns per row for ``width`` useful ones is worth it."""
+    return WIDE_ROWS and wide_width <= WIDE_MAX_WASTE * width
 
 
 def _flipped_transposed(w: np.ndarray, groups: int) -> np.ndarray:
@@ -174,18 +181,23 @@ def conv2d_backward(
             np.matmul(wg.transpose(0, 2, 1), g4, out=dx.reshape(x4.shape))
         if need_db:
             db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
-    elif st == (1, 1) and min(back_pad) >= 0 and WIDE_ROWS:
-        if need_dw:
+    else:
+        # each gradient takes its faster path; both general ones share one pass
+        wide_dw = need_dw and st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo)
+        wide_dx = need_dx and st == (1, 1) and min(back_pad) >= 0
+        wide_dx = wide_dx and _wide_pays(H * (W + back_pad[2] + back_pad[3]), Ho * Wo)
+        if wide_dw:
             wide_conv_dw(g, x, dw, db, pd, dl, kh, kw)
-        elif need_db:
-            db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
-        if need_dx:
+        if wide_dx:
             wf = _flipped_transposed(np.ascontiguousarray(w), groups)
             wide_conv(g, wf, np.zeros(C, x.dtype), back_pad, dl, kh, kw, dx)
-    elif need_dw or need_dx:
-        strided_conv_backward(g, x, wg, st, pd, dl, kh, kw, dx, dw, db)
-    elif need_db:
-        db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
+        general_dw = dw if (need_dw and not wide_dw) else None
+        general_dx = dx if (need_dx and not wide_dx) else None
+        if general_dw is not None or general_dx is not None:
+            scratch_db = db if not wide_dw else np.zeros_like(db)
+            strided_conv_backward(g, x, wg, st, pd, dl, kh, kw, general_dx, general_dw, scratch_db)
+        elif need_db and not wide_dw:
+            db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
     dw_out = dw.reshape(w.shape) if need_dw else None
     db_out = db.astype(x.dtype) if need_db else None
     return dx, dw_out, db_out

@@ -50,12 +50,16 @@ def test_conv2d_matches_loops(backend, rng, dtype, stride, pad, dil, groups):
     _check(x, w, b, stride, pad, dil, groups, rng)
 
 
+@pytest.mark.parametrize("path", ["general", "wide"])
 @pytest.mark.parametrize("stride,pad,dil,groups", [g for g in GRID if g[0] == 1])
-def test_conv2d_stride1_general_path(backend, rng, monkeypatch, stride, pad, dil, groups):
-    monkeypatch.setattr(importlib.import_module("chainrule.kernels.conv"), "WIDE_ROWS", False)
+def test_conv2d_stride1_both_paths(backend, rng, monkeypatch, path, stride, pad, dil, groups):
+    conv = importlib.import_module("chainrule.kernels.conv")
+    monkeypatch.setattr(conv, "WIDE_ROWS", path == "wide")
+    monkeypatch.setattr(conv, "WIDE_MAX_WASTE", 100.0)  # wide rows whatever they waste
     x = rng.standard_normal((2, 4, 7, 6))
     w = rng.standard_normal((6, 4 // groups, 3, 2))
     _check(x, w, rng.standard_normal(6), stride, pad, dil, groups, rng)
+    _check(x, w, None, stride, pad, dil, groups, rng, (True, False, False))
 
 
 @pytest.mark.parametrize(
@@ -68,6 +72,7 @@ def test_conv2d_stride1_general_path(backend, rng, monkeypatch, stride, pad, dil
         ((2, 1, 3, 3), (2, 1, 3, 3), 3, (2, 2, 2, 2), 1, 1),  # windows mostly in the padding
         ((2, 3, 4, 5), (2, 3, 1, 1), 1, (1, 1, 1, 1), 1, 1),  # padding beyond a 1x1 kernel
         ((2, 4, 3, 5), (6, 2, 1, 1), 1, (0, 0, 0, 0), 1, 2),  # pointwise, grouped
+        ((2, 2, 5, 20), (3, 2, 3, 3), 1, (0, 0, 0, 0), 1, 1),  # wide dw and forward, general dx
         ((1, 2, 5, 4), (2, 2, 3, 3), 1, (3, 0, 2, 1), 1, 1),  # stride 1, padding > reach on top
         ((1, 2, 8, 5), (2, 2, 3, 3), (2, 3), (1, 1, 2, 2), (2, 1), 1),  # mixed pairs
     ],
