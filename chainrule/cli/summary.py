@@ -6,24 +6,7 @@ import argparse
 import ast
 from typing import Any
 
-__all__ = ["add_parser", "run", "DEFAULT_INPUTS"]
-
-# Shape of one example (no batch axis) and its dtype, per zoo model; resnet*/plain* take 3x32x32.
-DEFAULT_INPUTS: dict[str, tuple[tuple[int, ...], str]] = {
-    "mlp": ((1, 28, 28), "float32"),
-    "mnist_cnn": ((1, 28, 28), "float32"),
-    "lenet5": ((1, 28, 28), "float32"),
-    "inception_small": ((3, 32, 32), "float32"),
-    "textcnn": ((56,), "int64"),
-}
-
-
-def _default_input(name: str) -> tuple[tuple[int, ...], str] | None:
-    if name in DEFAULT_INPUTS:
-        return DEFAULT_INPUTS[name]
-    if name.startswith(("resnet", "plain")):
-        return (3, 32, 32), "float32"
-    return None
+__all__ = ["add_parser", "run"]
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
@@ -67,7 +50,8 @@ def add_parser(sub: Any) -> None:
         type=_parse_shape,
         default=None,
         help="shape of one example without the batch axis, comma-separated (e.g. 1,28,28); "
-        "default: 1,28,28 for the MNIST models, 3,32,32 for the CIFAR ones, 56 for textcnn",
+        "default: the model's natural input (1,28,28 for the MNIST models, 3,32,32 for the "
+        "CIFAR ones, token ids for the text models)",
     )
     parser.add_argument(
         "--batch-size",
@@ -79,8 +63,7 @@ def add_parser(sub: Any) -> None:
         "--dtype",
         default=None,
         choices=["float32", "float64", "int64"],
-        help="dtype of the zero inputs (int64 for token ids); default int64 for the text models, "
-        "else float32",
+        help="dtype of the zero inputs (int64 for token ids); default: the model's natural one",
     )
     parser.add_argument(
         "--set",
@@ -97,6 +80,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the model, print its summary; returns the exit status."""
+    from ..io.onnx.zoo import example_shape
     from ..models import available, build
     from ..summary import summary
 
@@ -104,16 +88,16 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(
             f"chainrule summary: unknown model {args.model!r}; available: {', '.join(available())}"
         )
-    default = _default_input(args.model)
-    if args.input_shape is None and default is None:
+    model = build(args.model, **dict(args.options))
+    natural = example_shape(model, args.model)
+    if args.input_shape is None and natural is None:
         raise SystemExit(
             f"chainrule summary: no default input shape for {args.model!r}; "
             "give one with --input-shape (e.g. --input-shape 35 --dtype int64 for token ids)."
         )
-    shape = args.input_shape or default[0]
-    dtype = args.dtype or (default[1] if default else "float32")
+    shape = args.input_shape if args.input_shape is not None else natural[0][1:]
+    dtype = args.dtype or (natural[1] if natural is not None else "float32")
     if args.batch_size < 1:
         raise SystemExit(f"chainrule summary: --batch-size must be >= 1, got {args.batch_size}.")
-    model = build(args.model, **dict(args.options))
     summary(model, shape, batch_size=args.batch_size, dtype=dtype)
     return 0
