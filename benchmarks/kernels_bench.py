@@ -52,12 +52,16 @@ LAYERS = [
 ]
 
 
+_CLOCK = {"clock": time.perf_counter}
+
+
 def _median_ms(fn: Callable[[], object], reps: int) -> float:
+    clock = _CLOCK["clock"]
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return 1e3 * float(np.median(times))
 
 
@@ -77,8 +81,15 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile chainrule per layer")
     parser.add_argument("--others", action="store_true", help="also time pool, batch norm, CE")
     parser.add_argument("--threads", type=int, default=2, help="threads for both frameworks")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by process CPU time (with --threads 1: per-core cost, robust to machine load)",
+    )
     args = parser.parse_args()
 
+    if args.cpu_time:
+        _CLOCK["clock"] = time.process_time
     torch.set_num_threads(args.threads)
     _set_our_threads(args.threads)
     config.use_numba = not args.numpy
@@ -120,7 +131,7 @@ def main() -> None:
     kernel = "NumPy fallback" if args.numpy else "numba"
     print(
         f"conv2d forward+backward, float32, {args.threads} thread(s) each, "
-        f"chainrule kernels: {kernel}"
+        f"chainrule kernels: {kernel}, clock: {'process CPU' if args.cpu_time else 'wall'}"
     )
     print(
         f"first conv call (compile or cache load): {first_call:.2f} s; "

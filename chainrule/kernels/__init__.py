@@ -4,6 +4,10 @@ Each kernel runs a numba-compiled loop nest when numba is importable and
 ``chainrule.backend.config.use_numba`` is on (``CHAINRULE_NO_NUMBA=1`` turns it off), and a
 vectorised NumPy twin with the same signature otherwise (see ``_dispatch.py``). Layouts are NCHW
 (``(N, C, L)`` in 1-D); float32 and float64.
+
+Threads: pooling, batch norm and softmax kernels are numba ``prange`` loops over their outer
+dimension. Convolutions split the batch into cache-sized slabs and run each slab (packing and
+GEMM) on one core of a small thread pool with BLAS held to one thread (``_parallel.py``).
 """
 
 from chainrule.kernels._dispatch import HAVE_NUMBA, use_numba

@@ -36,6 +36,7 @@ _SYMBOLS = (
 )
 
 _KEEP_BYTES = 64 * 1024 * 1024
+_PREFIX = "chainrule-kernel"
 _lock = threading.Lock()
 _local = threading.local()
 _state: dict[str, Any] = {"controls": None, "pool": None, "workers": 0, "active": 0, "saved": []}
@@ -97,7 +98,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         if _state["pool"] is None or _state["workers"] != workers:
             if _state["pool"] is not None:
                 _state["pool"].shutdown(wait=False)
-            _state["pool"] = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-kernel")
+            _state["pool"] = ThreadPoolExecutor(workers, thread_name_prefix=_PREFIX)
             _state["workers"] = workers
         return _state["pool"]
 
@@ -116,7 +117,8 @@ def map_slabs(fn: Callable[[int, int], Any], N: int, nb: int, threaded: bool) ->
     """
     slabs = [(n0, min(nb, N - n0)) for n0 in range(0, N, nb)]
     workers = numba_threads() if threaded else 1
-    if workers <= 1 or len(slabs) <= 1 or not blas_controls():
+    nested = threading.current_thread().name.startswith(_PREFIX)  # never wait on our own pool
+    if workers <= 1 or len(slabs) <= 1 or nested or not blas_controls():
         return [fn(n0, m) for n0, m in slabs]
     pool = _pool(workers)
     with _single_threaded_blas():
