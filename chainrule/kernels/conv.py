@@ -151,6 +151,8 @@ def conv2d_backward(
 
     Returns:
         ``(dx, dw, db)`` shaped like ``x``, ``w`` and ``(C_out,)``; None where not needed.
+        With ``need_dw=False`` the values of ``x`` are never read, only its shape and dtype
+        (``conv_transpose2d`` relies on this).
     """
     where = "conv2d_backward"
     _check_conv(x, w, groups, where)

@@ -183,3 +183,23 @@ def test_conv2d_rejects_mixed_dtypes_and_bad_grad():
         conv2d_forward(x, np.zeros((3, 2, 3, 3), np.float64))
     with pytest.raises(ValueError, match="grad_out"):
         conv2d_backward(np.zeros((1, 3, 2, 2), np.float32), x, np.zeros((3, 2, 3, 3), np.float32))
+
+
+@pytest.mark.parametrize(
+    "xshape,wshape,stride,pad",
+    [
+        ((2, 3, 6, 6), (4, 3, 3, 3), 1, 1),  # wide rows
+        ((2, 3, 6, 20), (4, 3, 3, 3), 1, 0),  # general dx at stride 1
+        ((2, 3, 7, 6), (4, 3, 3, 3), 2, 1),  # strided
+        ((2, 3, 5, 5), (4, 3, 1, 1), 1, 0),  # pointwise
+    ],
+)
+def test_conv2d_backward_input_values_unread_without_dw(backend, rng, xshape, wshape, stride, pad):
+    # conv_transpose2d passes an uninitialised x when it needs only dx
+    w = rng.standard_normal(wshape)
+    x = rng.standard_normal(xshape)
+    g = rng.standard_normal(conv2d_forward(x, w, None, stride, pad).shape)
+    expected, _, _ = conv2d_backward(g, x, w, stride, pad, need_dw=False, need_db=False)
+    dx, dw, db = conv2d_backward(g, np.full(xshape, np.nan), w, stride, pad, 1, 1, True, False)
+    np.testing.assert_array_equal(dx, expected)
+    assert dw is None and np.all(np.isfinite(db))
