@@ -1,16 +1,19 @@
 """Convolution (cross-correlation, as every framework computes it) forward and backward on NCHW.
 
-Two code paths, both im2col + one large GEMM per slab of images (BLAS through ``np.matmul``):
+Every pass is im2col + one large GEMM per slab of images (BLAS through ``np.matmul``), with the
+slabs spread over the kernel thread pool (``_parallel.py``). The packing differs by case:
 
-- stride 1 (``_wide.py``): columns are built from zero-padded planes with one contiguous copy per
-  (channel, tap, image), at the price of computing ``Wp - Wo`` discarded columns per output row;
-  the input gradient is itself a stride-1 convolution of the padded output gradient with the
-  flipped, channel-transposed kernel, so backward needs no col2im;
-- any other stride (``_strided.py``): general im2col, and ``dx = col2im(w.T @ g)``.
+- general (``_strided.py``): any stride; im2col from zero-padded planes, ``dx = col2im(w.T @ g)``;
+- stride 1 with little horizontal padding (``_wide.py``): each im2col row is one contiguous copy,
+  at the price of ``Wp - Wo`` discarded columns per output row; the input gradient is then itself
+  a stride-1 convolution of the padded output gradient with the flipped, channel-transposed kernel;
+- 3x3, stride 1, at least ``WINOGRAD_MIN_CHANNELS`` channels (``_winograd.py``): forward and input
+  gradient by Winograd F(2x2, 3x3), 16 smaller GEMMs instead of one (2.25x fewer multiply-adds);
+- 1x1, stride 1, no padding: the input planes already are the GEMM operand.
 
-Slabs hold about ``im2col.SLAB_BYTES`` of columns so that they stay in cache between the copy and
-the GEMM; columns are recomputed in backward rather than kept. 1-D convolution is the 2-D one with
-``H = 1`` (``conv1d_forward``/``conv1d_backward``).
+Each gradient picks its path independently by the measured rules below. Slabs hold about
+``im2col.SLAB_BYTES`` of columns, so they stay in cache between the copy and the GEMM; columns are
+recomputed in backward rather than kept. 1-D convolution is the 2-D one with ``H = 1``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from chainrule.kernels._args import check_float, check_ndim
 from chainrule.kernels._strided import strided_conv, strided_conv_backward
 from chainrule.kernels._wide import wide_conv, wide_conv_dw
+from chainrule.kernels._winograd import winograd_conv, winograd_weights
 from chainrule.kernels.im2col import conv_geometry
 
 Pair = tuple[int, int]
@@ -34,6 +38,11 @@ __all__ = ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backwa
 # WIDE_ROWS = False sends everything down the general path (a switch for tests and benchmarks).
 WIDE_ROWS = True
 WIDE_MAX_WASTE = 1.15
+# 3x3 stride-1 undilated convolutions whose input and output channels per group both reach
+# WINOGRAD_MIN_CHANNELS run forward and input-gradient passes by Winograd F(2x2, 3x3)
+# (measured per core: 10-20% faster than im2col at 32 and 64 channels, slower at 16; the input
+# gradient only when the input is not much larger than the output, i.e. 'same'-like padding).
+WINOGRAD_MIN_CHANNELS = 32
 
 
 def _check_conv(x: Any, w: Any, groups: int, where: str) -> None:
@@ -96,6 +105,8 @@ def conv2d_forward(
         x4 = x.reshape(N, groups, C // groups, H * W)
         np.matmul(wg, x4, out=y.reshape(N, groups, Co // groups, H * W))
         y += bias[:, None, None]
+    elif _winograd_pays(kh, kw, st, dl, Cg, Co // groups):
+        winograd_conv(x, winograd_weights(w, groups), bias, pd, y)
     elif st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo):
         wide_conv(x, wg, bias, pd, dl, kh, kw, y)
     else:
@@ -111,6 +122,12 @@ def _pointwise(kh: int, kw: int, st: Pair, pd: Pad4) -> bool:
 def _wide_pays(wide_width: int, width: int) -> bool:
     """Whether computing ``wide_width`` columns per row for ``width`` useful ones is worth it."""
     return WIDE_ROWS and wide_width <= WIDE_MAX_WASTE * width
+
+
+def _winograd_pays(kh: int, kw: int, st: Pair, dl: Pair, c_in: int, c_out: int) -> bool:
+    """Whether a convolution with these per-group channel counts should run by Winograd."""
+    square = kh == kw == 3 and st == (1, 1) and dl == (1, 1)
+    return square and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS
 
 
 def _flipped_transposed(w: np.ndarray, groups: int) -> np.ndarray:
@@ -188,13 +205,19 @@ def conv2d_backward(
         wide_dw = need_dw and st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo)
         wide_dx = need_dx and st == (1, 1) and min(back_pad) >= 0
         wide_dx = wide_dx and _wide_pays(H * (W + back_pad[2] + back_pad[3]), Ho * Wo)
+        wino_dx = need_dx and min(back_pad) >= 0 and H * W <= WIDE_MAX_WASTE * Ho * Wo
+        wino_dx = wino_dx and _winograd_pays(kh, kw, st, dl, Co // groups, Cg)
+        wide_dx = wide_dx and not wino_dx
         if wide_dw:
             wide_conv_dw(g, x, dw, db, pd, dl, kh, kw)
         if wide_dx:
             wf = _flipped_transposed(np.ascontiguousarray(w), groups)
             wide_conv(g, wf, np.zeros(C, x.dtype), back_pad, dl, kh, kw, dx)
+        if wino_dx:
+            wf4 = _flipped_transposed(np.ascontiguousarray(w), groups).reshape(C, -1, kh, kw)
+            winograd_conv(g, winograd_weights(wf4, groups), np.zeros(C, x.dtype), back_pad, dx)
         general_dw = dw if (need_dw and not wide_dw) else None
-        general_dx = dx if (need_dx and not wide_dx) else None
+        general_dx = dx if (need_dx and not (wide_dx or wino_dx)) else None
         if general_dw is not None or general_dx is not None:
             scratch_db = db if not wide_dw else np.zeros_like(db)
             strided_conv_backward(g, x, wg, st, pd, dl, kh, kw, general_dx, general_dw, scratch_db)

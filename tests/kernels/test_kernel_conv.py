@@ -203,3 +203,40 @@ def test_conv2d_backward_input_values_unread_without_dw(backend, rng, xshape, ws
     dx, dw, db = conv2d_backward(g, np.full(xshape, np.nan), w, stride, pad, 1, 1, True, False)
     np.testing.assert_array_equal(dx, expected)
     assert dw is None and np.all(np.isfinite(db))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "xshape,pad,groups",
+    [
+        ((2, 4, 7, 6), (0, 0, 0, 0), 1),
+        ((1, 4, 6, 9), (1, 1, 1, 1), 2),  # batch 1, odd output width
+        ((2, 2, 5, 5), (1, 0, 2, 1), 1),  # asymmetric padding, odd output height
+        ((2, 2, 4, 3), (2, 2, 2, 2), 2),  # padding equal to the kernel's reach
+        ((3, 2, 3, 3), (0, 0, 0, 0), 1),  # a single output pixel
+    ],
+)
+def test_conv2d_winograd_path(backend, rng, monkeypatch, dtype, xshape, pad, groups):
+    monkeypatch.setattr(
+        importlib.import_module("chainrule.kernels.conv"), "WINOGRAD_MIN_CHANNELS", 1
+    )
+    x = rng.standard_normal(xshape).astype(dtype)
+    w = rng.standard_normal((4, xshape[1] // groups, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    _check(x, w, b, 1, pad, 1, groups, rng)
+
+
+def test_conv2d_winograd_matches_torch_at_model_size(rng):
+    # 32 -> 64 channels takes the Winograd path by default; float32 accuracy as PyTorch's
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((4, 32, 12, 11)).astype(np.float32)
+    w = (rng.standard_normal((64, 32, 3, 3)) * 0.1).astype(np.float32)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, None, 1, 1)
+    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    yt.backward(torch.tensor(g))
+    y = conv2d_forward(x, w, None, 1, 1)
+    dx, dw, _ = conv2d_backward(g, x, w, 1, 1)
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dw, wt.grad.numpy(), rtol=1e-4, atol=1e-3)
