@@ -24,7 +24,7 @@ from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import pad_planes
 
-__all__ = ["winograd_conv", "winograd_weights"]
+__all__ = ["winograd_conv", "winograd_conv_dw", "winograd_weights"]
 
 Pad4 = tuple[int, int, int, int]
 
@@ -103,8 +103,46 @@ def _output_loops(m, bias, n0, th, tw, y):  # pragma: no cover - numba
                             )
 
 
+def _grad_loops(g, n0, th, tw, gt, db):  # pragma: no cover - numba
+    # g (N, Co, Ho, Wo) output gradient; gt (16, Co, nb*th*tw) receives A gtile A^T per 2x2 tile
+    # (zero beyond the output), A = [[1, 0], [1, 1], [1, -1], [0, -1]]; db[co] += sum of g.
+    # One strip of tiles at a time: A over the strip's two rows, vectorised, then A^T per tile.
+    _, Co, NT = gt.shape
+    T = th * tw
+    nb = NT // T
+    Ho, Wo = g.shape[2], g.shape[3]
+    e = np.zeros((4, 2 * tw), dtype=gt.dtype)
+    for co in range(Co):
+        s = 0.0
+        for b in range(nb):
+            gp = g[n0 + b, co]
+            gc = gt[:, co, b * T : (b + 1) * T]
+            for a in range(th):
+                h = 2 * a
+                for x in range(Wo):
+                    g0 = gp[h, x]
+                    g1 = gp[h + 1, x] if h + 1 < Ho else 0.0
+                    s += g0 + g1
+                    e[0, x] = g0
+                    e[1, x] = g0 + g1
+                    e[2, x] = g0 - g1
+                    e[3, x] = -g1
+                for i in range(4):
+                    k = 4 * i
+                    for q in range(tw):
+                        t = a * tw + q
+                        x0 = e[i, 2 * q]
+                        x1 = e[i, 2 * q + 1]
+                        gc[k, t] = x0
+                        gc[k + 1, t] = x0 + x1
+                        gc[k + 2, t] = x0 - x1
+                        gc[k + 3, t] = -x1
+        db[co] += s
+
+
 _input_numba = jit_serial(_input_loops)
 _output_numba = jit_serial(_output_loops)
+_grad_numba = jit_serial(_grad_loops)
 
 
 def _input_numpy(xp: np.ndarray, Wp: int, th: int, tw: int, v: np.ndarray) -> None:
@@ -132,6 +170,22 @@ def _output_numpy(
     # blocks[i, j, co, n, p, q] is output (2p + i, 2q + j)
     full = blocks.transpose(3, 2, 4, 0, 5, 1).reshape(nb, Co, 2 * th, 2 * tw)
     np.add(full[:, :, :Ho, :Wo], bias[:, None, None], out=y[n0 : n0 + nb])
+
+
+_A = _AT.T
+
+
+def _grad_numpy(g: np.ndarray, n0: int, th: int, tw: int, gt: np.ndarray, db: np.ndarray) -> None:
+    _, Co, NT = gt.shape
+    nb = NT // (th * tw)
+    Ho, Wo = g.shape[2], g.shape[3]
+    full = np.zeros((nb, Co, 2 * th, 2 * tw), dtype=g.dtype)
+    full[:, :, :Ho, :Wo] = g[n0 : n0 + nb]
+    tiles = full.reshape(nb, Co, th, 2, tw, 2).transpose(3, 5, 1, 0, 2, 4)  # (2, 2, Co, n, p, q)
+    a = _A.astype(g.dtype)
+    out = np.einsum("ai,ijcnpq,bj->abcnpq", a, tiles, a, optimize=True)
+    gt[...] = out.reshape(16, Co, NT)
+    db += g[n0 : n0 + nb].sum(axis=(0, 2, 3), dtype=np.float64)
 
 
 def winograd_weights(w: np.ndarray, groups: int) -> np.ndarray:
@@ -184,3 +238,59 @@ def winograd_conv(
             _output_numpy(prod, bias, n0, th, tw, out)
 
     map_slabs(slab, N, nb, numba_path)
+
+
+def winograd_conv_dw(
+    g: np.ndarray, x: np.ndarray, dw: np.ndarray, db: np.ndarray, pad: Pad4
+) -> None:
+    """Weight and bias gradients of a 3x3 stride-1 convolution by Winograd F(3x3, 2x2).
+
+    The weight gradient correlates each 4x4 input tile with the 2x2 output-gradient tile over it:
+    ``dw_tile = G^T [(A gtile A^T) * (B^T d B)] G`` (the same input transform as the forward
+    pass), summed over tiles in the transformed domain as 16 GEMMs ``(C_out, tiles) @ (tiles, C)``.
+
+    Args:
+        g: output gradient ``(N, C_out, Ho, Wo)``, C-contiguous.
+        x: forward input ``(N, C, H, W)``, C-contiguous.
+        dw: ``(C_out, C/groups, 3, 3)``, overwritten.
+        db: ``(C_out,)`` float64, incremented by the sums of ``g``.
+        pad: (top, bottom, left, right).
+    """
+    N, C, H, W = x.shape
+    Co, Cg = dw.shape[:2]
+    groups = C // Cg
+    Cog = Co // groups
+    Ho, Wo = g.shape[2], g.shape[3]
+    th, tw = (Ho + 1) // 2, (Wo + 1) // 2
+    Hp = max(H + pad[0] + pad[1], 2 * th + 2)
+    Wp = max(W + pad[2] + pad[3], 2 * tw + 2)
+    L = Hp * Wp
+    T = th * tw
+    dt = x.dtype
+    nb = int(max(1, min(N, _SLAB_BYTES // max(1, 16 * C * T * dt.itemsize))))
+    numba_path = use_numba(x)
+
+    def slab(n0: int, m_: int) -> tuple[np.ndarray, np.ndarray]:
+        db_part = np.zeros(Co, dtype=np.float64)
+        xp = scratch("winograd.planes", m_ * C * L, dt).reshape(m_, C, L)
+        pad_planes(x, n0, pad[0], pad[2], Wp, xp)
+        v = scratch("winograd.tiles", 16 * C * m_ * T, dt).reshape(16, C, m_ * T)
+        gt = scratch("winograd.grad", 16 * Co * m_ * T, dt).reshape(16, Co, m_ * T)
+        if numba_path:
+            _input_numba(xp, Wp, th, tw, v)
+            _grad_numba(g, n0, th, tw, gt, db_part)
+        else:
+            _input_numpy(xp, Wp, th, tw, v)
+            _grad_numpy(g, n0, th, tw, gt, db_part)
+        v4 = v.reshape(16, groups, Cg, m_ * T).transpose(0, 1, 3, 2)
+        return np.matmul(gt.reshape(16, groups, Cog, m_ * T), v4), db_part
+
+    parts = map_slabs(slab, N, nb, numba_path)
+    total = parts[0][0]
+    for part, _ in parts[1:]:
+        total += part
+    for _, db_part in parts:
+        db += db_part
+    gmat = _G.astype(np.float64)
+    m = total.reshape(4, 4, Co, Cg).astype(np.float64)
+    dw[...] = np.einsum("ai,abon,bj->onij", gmat, m, gmat).astype(dw.dtype)

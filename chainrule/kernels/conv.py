@@ -7,8 +7,9 @@ slabs spread over the kernel thread pool (``_parallel.py``). The packing differs
 - stride 1 with little horizontal padding (``_wide.py``): each im2col row is one contiguous copy,
   at the price of ``Wp - Wo`` discarded columns per output row; the input gradient is then itself
   a stride-1 convolution of the padded output gradient with the flipped, channel-transposed kernel;
-- 3x3, stride 1, at least ``WINOGRAD_MIN_CHANNELS`` channels (``_winograd.py``): forward and input
-  gradient by Winograd F(2x2, 3x3), 16 smaller GEMMs instead of one (2.25x fewer multiply-adds);
+- 3x3, stride 1, at least ``WINOGRAD_MIN_CHANNELS`` channels (``_winograd.py``): Winograd's
+  F(2x2, 3x3) (F(3x3, 2x2) for the weight gradient), 16 smaller GEMMs instead of one, 2.25x fewer
+  multiply-adds;
 - 1x1, stride 1, no padding: the input planes already are the GEMM operand.
 
 Each gradient picks its path independently by the measured rules below. Slabs hold about
@@ -25,7 +26,7 @@ import numpy as np
 from chainrule.kernels._args import check_float, check_ndim
 from chainrule.kernels._strided import strided_conv, strided_conv_backward
 from chainrule.kernels._wide import wide_conv, wide_conv_dw
-from chainrule.kernels._winograd import winograd_conv, winograd_weights
+from chainrule.kernels._winograd import winograd_conv, winograd_conv_dw, winograd_weights
 from chainrule.kernels.im2col import conv_geometry
 
 Pair = tuple[int, int]
@@ -39,7 +40,7 @@ __all__ = ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backwa
 WIDE_ROWS = True
 WIDE_MAX_WASTE = 1.15
 # 3x3 stride-1 undilated convolutions whose input and output channels per group both reach
-# WINOGRAD_MIN_CHANNELS run forward and input-gradient passes by Winograd F(2x2, 3x3)
+# WINOGRAD_MIN_CHANNELS run all three passes by Winograd (F(2x2, 3x3); F(3x3, 2x2) for dw)
 # (measured per core: 10-20% faster than im2col at 32 and 64 channels, slower at 16; the input
 # gradient only when the input is not much larger than the output, i.e. 'same'-like padding).
 WINOGRAD_MIN_CHANNELS = 32
@@ -202,12 +203,15 @@ def conv2d_backward(
             db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
     else:
         # each gradient takes its faster path; both general ones share one pass
-        wide_dw = need_dw and st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo)
+        wino_dw = need_dw and _winograd_pays(kh, kw, st, dl, Cg, Co // groups)
+        wide_dw = need_dw and not wino_dw and st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo)
         wide_dx = need_dx and st == (1, 1) and min(back_pad) >= 0
         wide_dx = wide_dx and _wide_pays(H * (W + back_pad[2] + back_pad[3]), Ho * Wo)
         wino_dx = need_dx and min(back_pad) >= 0 and H * W <= WIDE_MAX_WASTE * Ho * Wo
         wino_dx = wino_dx and _winograd_pays(kh, kw, st, dl, Co // groups, Cg)
         wide_dx = wide_dx and not wino_dx
+        if wino_dw:
+            winograd_conv_dw(g, x, dw.reshape(w.shape), db, pd)
         if wide_dw:
             wide_conv_dw(g, x, dw, db, pd, dl, kh, kw)
         if wide_dx:
@@ -216,12 +220,13 @@ def conv2d_backward(
         if wino_dx:
             wf4 = _flipped_transposed(np.ascontiguousarray(w), groups).reshape(C, -1, kh, kw)
             winograd_conv(g, winograd_weights(wf4, groups), np.zeros(C, x.dtype), back_pad, dx)
-        general_dw = dw if (need_dw and not wide_dw) else None
+        own_db = wide_dw or wino_dw  # these passes sum db themselves
+        general_dw = dw if (need_dw and not own_db) else None
         general_dx = dx if (need_dx and not (wide_dx or wino_dx)) else None
         if general_dw is not None or general_dx is not None:
-            scratch_db = db if not wide_dw else np.zeros_like(db)
+            scratch_db = db if not own_db else np.zeros_like(db)
             strided_conv_backward(g, x, wg, st, pd, dl, kh, kw, general_dx, general_dw, scratch_db)
-        elif need_db and not wide_dw:
+        elif need_db and not own_db:
             db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
     dw_out = dw.reshape(w.shape) if need_dw else None
     db_out = db.astype(x.dtype) if need_db else None
