@@ -1,8 +1,7 @@
 """Floor 6: the training loop. ``Trainer`` (``fit``/``evaluate``/``predict``), callbacks,
 streaming metrics, ``History``, progress output.
 
-Users who prefer a hand-written loop need nothing from here. ``simple.fit_classifier`` is the
-minimal loop the examples started with.
+Users who prefer a hand-written loop need nothing from here.
 
 Example:
     >>> import numpy as np
@@ -18,7 +17,7 @@ Example:
     ['accuracy', 'loss', 'val_accuracy', 'val_loss']
 """
 
-from . import callbacks, event_file, losses, metrics, simple
+from . import callbacks, event_file, losses, metrics
 from .callbacks import (
     Callback,
     CSVLogger,
@@ -32,7 +31,6 @@ from .callbacks import (
 )
 from .history import History
 from .npz_checkpoint import load_npz, save_npz
-from .simple import evaluate_accuracy, fit_classifier
 from .trainer import Trainer
 
 __all__ = [
@@ -42,7 +40,6 @@ __all__ = [
     "metrics",
     "losses",
     "event_file",
-    "simple",
     "Callback",
     "LambdaCallback",
     "ProgressBar",
@@ -54,6 +51,4 @@ __all__ = [
     "TensorBoard",
     "save_npz",
     "load_npz",
-    "fit_classifier",
-    "evaluate_accuracy",
 ]
