@@ -96,3 +96,22 @@ def test_zoo_builds_every_vision_model_by_name():
     names = ["mnist_cnn", "lenet5", "inception_small"]
     names += [f"{kind}{d}" for kind in ("resnet", "plain") for d in (20, 32, 44, 56, 110)]
     assert set(names) <= set(models.available())
+
+
+def test_mnist_cnn_imports_a_torch_state_dict():
+    torch = pytest.importorskip("torch")
+    from chainrule.io import load_torch_state_dict
+
+    tnn = torch.nn
+    theirs = tnn.Sequential(
+        tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.Conv2d(32, 64, 3), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Flatten(), tnn.Linear(9216, 128), tnn.ReLU(), tnn.Linear(128, 10),
+    )  # fmt: skip
+    ours = models.build("mnist_cnn")
+    load_torch_state_dict(ours, theirs.state_dict())
+    x = np.random.default_rng(2).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    ours.eval()
+    with cr.no_grad():
+        np.testing.assert_allclose(ours(x).numpy(), expected, rtol=1e-4, atol=1e-5)

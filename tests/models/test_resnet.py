@@ -157,3 +157,27 @@ def test_resnet20_matches_torch_forward_and_backward(shortcut):
     for name, b in ours.named_buffers():
         if name in t_buffers and "running" in name:
             np.testing.assert_allclose(b.numpy(), t_buffers[name].numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("shortcut", ["A", "B"])
+def test_resnet20_imports_a_torch_state_dict(shortcut):
+    torch = pytest.importorskip("torch")
+    from chainrule.io import load_torch_state_dict
+
+    theirs = _torch_resnet20(torch, shortcut)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for m in theirs.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):  # trained-looking statistics, not the defaults
+                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+    theirs.eval()
+    ours = models.build("resnet20", shortcut=shortcut)
+    load_torch_state_dict(ours, theirs.state_dict())
+    ours.eval()
+    x = np.random.default_rng(1).standard_normal((3, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    with cr.no_grad():
+        np.testing.assert_allclose(ours(x).numpy(), expected, rtol=1e-4, atol=1e-5)
