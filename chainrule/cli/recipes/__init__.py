@@ -19,7 +19,7 @@ from types import ModuleType
 
 __all__ = ["all_recipes", "data_names", "for_data"]
 
-_MODULES: tuple[str, ...] = ("language_model",)
+_MODULES: tuple[str, ...] = ("text_classification", "language_model")
 
 
 def all_recipes() -> list[ModuleType]:
