@@ -115,10 +115,16 @@ def map_slabs(fn: Callable[[int, int], Any], N: int, nb: int, threaded: bool) ->
     Returns:
         The results of ``fn`` in slab order.
     """
-    slabs = [(n0, min(nb, N - n0)) for n0 in range(0, N, nb)]
     workers = numba_threads() if threaded else 1
     nested = threading.current_thread().name.startswith(_PREFIX)  # never wait on our own pool
-    if workers <= 1 or len(slabs) <= 1 or nested or not blas_controls():
+    pooled = workers > 1 and N > 1 and not nested and bool(blas_controls())
+    if pooled:
+        # a whole number of slabs per worker, so that no core idles through the last round
+        count = -(-N // nb)
+        count = -(-count // workers) * workers
+        nb = -(-N // min(count, N))
+    slabs = [(n0, min(nb, N - n0)) for n0 in range(0, N, nb)]
+    if not pooled or len(slabs) <= 1:
         return [fn(n0, m) for n0, m in slabs]
     pool = _pool(workers)
     with _single_threaded_blas():
