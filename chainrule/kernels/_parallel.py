@@ -9,7 +9,10 @@ once, at the end, and the slab it just wrote is still in that core's cache when 
 
 The pool is used when numba is active (its kernels release the GIL) and the loaded BLAS is an
 OpenBLAS whose thread count can be set; otherwise slabs run one after another on the calling
-thread with BLAS's own threads. Worker count: ``numba.get_num_threads()``.
+thread with BLAS's own threads. Worker count: ``numba.get_num_threads()``. The thread count is
+process-wide (``openblas_set_num_threads_local`` of the pthreads builds NumPy ships sets it for
+every thread too), so it is saved, held at one for the duration of the pooled work, and restored;
+concurrent callers are counted so that the last one out restores it.
 """
 
 from __future__ import annotations
