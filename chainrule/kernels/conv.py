@@ -187,6 +187,14 @@ def conv2d_backward(
     dw = np.empty_like(wg) if need_dw else None
     db = np.zeros(Co, dtype=np.float64)
     dx = np.empty_like(x) if need_dx else None
+    if N == 0:  # an empty batch: zero gradients, and no slabs to run
+        if need_dw:
+            dw[...] = 0
+        return (
+            dx,
+            (dw.reshape(w.shape) if need_dw else None),
+            (db.astype(x.dtype) if need_db else None),
+        )
     # stride 1: dx is the correlation of g, padded by the kernel's reach minus the padding, with
     # the flipped, channel-transposed kernel; this needs that padding to be non-negative
     reach = (dl[0] * (kh - 1), dl[0] * (kh - 1), dl[1] * (kw - 1), dl[1] * (kw - 1))

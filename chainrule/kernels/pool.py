@@ -305,8 +305,9 @@ def max_pool2d_backward(
             f"{tuple(grad_y.shape)} must have one shape."
         )
     N, C, H, W = (int(v) for v in x_shape)
-    g = np.ascontiguousarray(grad_y).reshape(N * C, -1)
-    idx = np.ascontiguousarray(indices, dtype=np.int64).reshape(N * C, -1)
+    P = grad_y.shape[2] * grad_y.shape[3]
+    g = np.ascontiguousarray(grad_y).reshape(N * C, P)
+    idx = np.ascontiguousarray(indices, dtype=np.int64).reshape(N * C, P)
     if use_numba(g):
         dx = np.empty((N * C, H * W), dtype=g.dtype)
         _max_bwd_numba(g, idx, dx)

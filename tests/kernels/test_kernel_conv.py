@@ -240,3 +240,13 @@ def test_conv2d_winograd_matches_torch_at_model_size(rng):
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(dw, wt.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("stride,pad", [(1, 1), (2, 1), (1, 0)])
+def test_conv2d_empty_batch(backend, stride, pad):
+    x = np.zeros((0, 3, 5, 5), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    y = conv2d_forward(x, w, None, stride, pad)
+    dx, dw, db = conv2d_backward(y, x, w, stride, pad)
+    assert y.shape[:2] == (0, 4) and dx.shape == x.shape
+    assert not dw.any() and not db.any()

@@ -180,3 +180,11 @@ def test_pools_match_torch(backend, rng, dtype):
 def test_pool_bad_arguments(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_pools_accept_an_empty_batch(backend):
+    x = np.zeros((0, 3, 5, 5))
+    y, idx = max_pool2d_forward(x, 2)
+    assert max_pool2d_backward(y, idx, x.shape).shape == x.shape
+    assert avg_pool2d_backward(avg_pool2d_forward(x, 2), x.shape, 2).shape == x.shape
+    assert adaptive_avg_pool2d_backward(adaptive_avg_pool2d_forward(x, 1), x.shape).shape == x.shape
