@@ -214,6 +214,7 @@ def test_conv2d_backward_input_values_unread_without_dw(backend, rng, xshape, ws
         ((2, 2, 5, 5), (1, 0, 2, 1), 1),  # asymmetric padding, odd output height
         ((2, 2, 4, 3), (2, 2, 2, 2), 2),  # padding equal to the kernel's reach
         ((3, 2, 3, 3), (0, 0, 0, 0), 1),  # a single output pixel
+        ((1, 2, 4, 5), (3, 0, 1, 3), 1),  # padding beyond the reach: dx by the general path
     ],
 )
 def test_conv2d_winograd_path(backend, rng, monkeypatch, dtype, xshape, pad, groups):
