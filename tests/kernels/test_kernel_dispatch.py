@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from chainrule.backend import config
 from chainrule.kernels import HAVE_NUMBA, use_numba
@@ -94,3 +95,18 @@ def test_scratch_buffers_are_reused_per_thread():
     c = scratch("test", 20, np.float32)
     assert c.shape == (20,) and not np.shares_memory(a, c)
     assert scratch("test", 4, np.float64).dtype == np.float64
+
+
+def test_small_inputs_run_single_threaded_and_restore_the_thread_count(monkeypatch):
+    pytest.importorskip("numba")
+    import numba
+
+    from chainrule.kernels import log_softmax_forward
+
+    monkeypatch.setattr(config, "use_numba", True)
+    before = numba.get_num_threads()
+    small = log_softmax_forward(np.zeros((4, 3)))
+    large = log_softmax_forward(np.zeros((300, 200)))
+    np.testing.assert_allclose(small, np.log(1 / 3))
+    np.testing.assert_allclose(large, np.log(1 / 200))
+    assert numba.get_num_threads() == before
