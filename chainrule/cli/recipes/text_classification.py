@@ -5,7 +5,10 @@ output layer's weight rows, Adadelta (rho 0.95, eps 1e-6), batches of 50, 25 epo
 epoch that is best on a development set (10% of the training data where the set has none). Sets
 without a split (MR, Subj, CR, MPQA) are scored by k-fold cross-validation; SST-1/2 and TREC on
 their test sets. Word vectors: GloVe 6B 50-d from the shared data folder (Kim used 300-d
-word2vec), a vector file of your own, or none.
+word2vec), a vector file of your own, or none. Pretrained vectors are first multiplied by one
+factor that gives their elements the spread of word2vec's (std 0.144, that of Kim's U(-0.25, 0.25)
+for unknown words), the scale Kim's other settings were chosen for; ``--vector-std none`` keeps
+them as read.
 
 Each sentence is cleaned as in Kim's scripts (lower-cased, except for TREC), truncated to
 ``--max-len`` tokens and framed by ``widest - 1`` padding tokens on each side, so every word starts
@@ -16,6 +19,7 @@ ignores windows made only of padding.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
@@ -29,6 +33,9 @@ DATA = ("mr", "sst1", "sst2", "subj", "trec", "cr", "mpqa")
 _CV_SETS = ("mr", "subj", "cr", "mpqa")  # no standard split: k-fold cross-validation
 _DEFAULTS = {"model": "textcnn", "epochs": 25, "batch_size": 50, "lr": 1.0, "optimizer": "adadelta"}
 _EVAL_BATCH = 500
+# standard deviation of U(-0.25, 0.25): Kim drew unknown words from it to match word2vec's spread
+_KIM_STD = 0.25 / 3**0.5
+_KIM_STD_TEXT = f"{_KIM_STD:.4f}"
 
 
 def add_arguments(group: Any) -> None:
@@ -45,6 +52,21 @@ def add_arguments(group: Any) -> None:
         default=None,
         help="pretrained vectors for static/non-static/multichannel: 'glove' (GloVe 6B 50-d from "
         "the shared data folder, the default), a GloVe or word2vec file, or 'none' (random)",
+    )
+    group.add_argument(
+        "--vector-std",
+        default=_KIM_STD_TEXT,
+        help="multiply the pretrained vectors by one factor so that their elements have this "
+        "standard deviation (directions and cosine similarities are kept), or 'none' to use "
+        f"them as read; default {_KIM_STD_TEXT}, the spread of Kim's U(-0.25, 0.25) and of "
+        "word2vec's vectors, for which his settings were chosen",
+    )
+    group.add_argument(
+        "--unknown-scale",
+        default="auto",
+        help="words without a pretrained vector start from U(-a, a): a number a (Kim: 0.25) "
+        "or 'auto', the a that gives them the spread of the (rescaled) pretrained vectors; "
+        "default auto (= 0.25 with the default --vector-std)",
     )
     group.add_argument(
         "--folds",
@@ -184,11 +206,38 @@ def _vectors(args: argparse.Namespace, words: set[str]) -> Any:
     return load_word_vectors(choice, vocab=wanted)
 
 
-def _table(vectors: Any, itos: list[str]) -> tuple[Any, int]:
-    """Rows for ``itos``: a word's vector (or its lower-case form's), else U(-0.25, 0.25)."""
+def _rescale(vectors: Any, choice: str) -> Any:
+    """``vectors`` times one factor that gives their elements the standard deviation ``choice``.
+
+    Kim's settings (unknown words from U(-0.25, 0.25), Adadelta's eps, the filters' initial
+    scale) suit vectors whose elements spread like word2vec's (std about 0.14); GloVe's spread
+    about five times wider. One common factor keeps every direction and cosine similarity.
+    """
+    from ...data import WordVectors
+
+    if choice == "none" or len(vectors) == 0:
+        return vectors
+    std = float(vectors.vectors.std())
+    if std == 0.0:
+        return vectors
+    return WordVectors(vectors.words, vectors.vectors * (float(choice) / std))
+
+
+def _unknown_scale(choice: str, vectors: Any) -> float:
+    """Half-width ``a`` of U(-a, a) for words without a vector: a number, or ``auto``."""
+    if choice != "auto":
+        return float(choice)
+    if len(vectors) == 0:
+        return 0.25
+    # U(-a, a) has variance a**2 / 3: auto gives unknown words the variance of the known ones
+    return float((3.0 * vectors.vectors.var()) ** 0.5)
+
+
+def _table(vectors: Any, itos: list[str], scale: float) -> tuple[Any, int]:
+    """Rows for ``itos``: a word's vector (or its lower-case form's), else U(-scale, scale)."""
     from ...models.textcnn import random_vectors
 
-    table = random_vectors(len(itos), vectors.dim)
+    table = random_vectors(len(itos), vectors.dim, scale=scale)
     found = 0
     for row, word in enumerate(itos[2:], start=2):  # 0 <pad> stays zero, 1 <unk> random
         key = word if word in vectors else word.lower()
@@ -228,7 +277,7 @@ def _train_split(
     }
     found = 0
     if pretrained and vectors is not None:
-        table, found = _table(vectors, itos)
+        table, found = _table(vectors, itos, _unknown_scale(args.unknown_scale, vectors))
         model = models.build("textcnn", vectors=table, **kwargs)
     else:
         model = models.build("textcnn", **kwargs)
@@ -297,6 +346,14 @@ def _report(name: str, result: dict[str, Any]) -> None:
     )
 
 
+def _positive_number(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value > 0
+
+
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse option values the recipe cannot use, naming the option."""
     problems = []
@@ -311,6 +368,10 @@ def _check_options(args: argparse.Namespace) -> None:
     ):
         if value is not None and value < low:
             problems.append(f"{name} must be >= {low}, got {value}")
+    if args.unknown_scale != "auto" and not _positive_number(args.unknown_scale):
+        problems.append(f"--unknown-scale must be a number > 0 or 'auto', got {args.unknown_scale}")
+    if args.vector_std != "none" and not _positive_number(args.vector_std):
+        problems.append(f"--vector-std must be a number > 0 or 'none', got {args.vector_std}")
     if not 0 < args.dev_fraction < 1:
         problems.append(f"--dev-fraction must lie in (0, 1), got {args.dev_fraction}")
     if args.variant == "rand" and args.vectors not in (None, "none"):
@@ -341,9 +402,13 @@ def run(args: argparse.Namespace) -> int:
         if args.variant != "rand":
             words = {w for tokens, _ in splits.values() for s in tokens for w in s}
             vectors = _vectors(args, words)
+            if vectors is not None:
+                vectors = _rescale(vectors, args.vector_std)
     except (DatasetNotFoundError, FileNotFoundError) as err:
         raise SystemExit(f"chainrule train: {err}") from err
     vec_note = "random vectors" if vectors is None else f"{len(vectors):,} pretrained vectors"
+    if vectors is not None and args.vector_std != "none":
+        vec_note += f" scaled to element std {float(args.vector_std):g}"
     if args.variant == "rand":
         vec_note = f"{args.embed_dim}-d vectors learned from scratch"
     print(
