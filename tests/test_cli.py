@@ -43,6 +43,8 @@ def test_short_training_run_learns(capsys):
     code = main(
         [
             "train",
+            "--model",
+            "mlp",
             "--epochs",
             "2",
             "--limit",
@@ -57,4 +59,4 @@ def test_short_training_run_learns(capsys):
     out = capsys.readouterr().out
     assert "final test accuracy" in out
     accuracy = float(out.split("final test accuracy:")[1].split("%")[0])
-    assert accuracy > 75.0  # chance is 10%; the full default run reaches about 97%
+    assert accuracy > 75.0  # chance is 10%; the full MLP run reaches about 97%

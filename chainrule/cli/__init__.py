@@ -28,8 +28,8 @@ _DESCRIPTION = """\
 chainrule: a deep-learning framework built from first principles.
 
 Commands:
-  train     train a model (default: an MLP on the embedded MNIST sample), report test accuracy;
-            --out DIR keeps a run folder, --resume DIR continues it
+  train     train a model (default: a small CNN on the embedded MNIST sample), report test
+            accuracy; --out DIR keeps a run folder, --resume DIR continues it
   evaluate  print the test loss and accuracy of a trained model (run folder or checkpoint)
   predict   classify an image or a sentence, or generate text, with a trained model
   export    export a trained model, or an untrained zoo model, to ONNX

@@ -135,7 +135,7 @@ def add_parser(sub: Any) -> None:
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="random augmentation of the training images: rotation ±10°, shift and zoom ±10%% "
+        help="random augmentation of the training images: rotation ±5°, shift and zoom ±5%% "
         "(mnist), shift ±4 px and horizontal flip (cifar10); default on",
     )
     opt("--seed", type=int, default=None, help="random seed for weights and shuffling; default 0")

@@ -1,4 +1,4 @@
-"""`chainrule train` on image data: help texts, the run folder, the TOML config."""
+"""`chainrule train` on image data: the default model, help, the run folder, the TOML config."""
 
 import json
 
@@ -37,6 +37,32 @@ def test_help_shows_every_default(command, capsys):
     for action in _own_actions(command):
         for name in action.option_strings:
             assert name in out
+
+
+def test_default_run_is_the_mnist_cnn(monkeypatch):
+    from chainrule.cli import _vision
+    from chainrule.cli import train as train_command
+
+    seen = []
+    monkeypatch.setattr(train_command, "_train_images", lambda args: seen.append(args) or 0)
+    assert main(["train"]) == 0
+    args = seen[0]
+    assert args.data == "mnist" and args.model == "mnist_cnn" and args.seed == 0
+    for name, value in _vision.DEFAULTS["mnist"].items():
+        assert getattr(args, name) == value
+    assert "mnist_cnn" in _subparser("train").description
+
+
+def test_default_model_trains_and_rebuilds(tmp_path, capsys):
+    import chainrule as cr
+
+    out = tmp_path / "cnn"
+    args = ["train", "--sample", "--limit", "64", "--batch-size", "32", "--epochs", "1"]
+    assert main([*args, "--quiet", "--out", str(out)]) == 0
+    assert "training mnist_cnn" in capsys.readouterr().out
+    ckpt = cr.io.load(out / "checkpoint", restore_rng=False)
+    assert ckpt.model_name == "mnist_cnn" and ckpt.extra["data"] == "mnist"
+    assert type(ckpt.build_model()).__name__ == "MNISTCNN"
 
 
 def test_train_writes_the_run_folder(tmp_path, capsys):
