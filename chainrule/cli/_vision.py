@@ -87,10 +87,10 @@ SPECS = {
 
 # Per-data defaults of `chainrule train` (an option the user leaves unset takes these). The MNIST
 # default, the CNN with Adam, batch 64 and light augmentation for 8 epochs, reached 98.70% on the
-# embedded sample's 2,000 test images with seed 0 (98.40% with seed 1); with one BLAS/numba thread
-# 98.85%, 98.50% and 98.50% for seeds 0, 1 and 2, in about 140 CPU seconds: within 3 minutes even
-# on one core. Dropout, batch 32 or 10 epochs did no better over seeds; rotation/shift/zoom ±10
-# left it underfitting (98.40%). See docs/cli.md.
+# embedded sample's 2,000 test images with seed 0 (98.40%, 98.30% with seeds 1, 2); one BLAS/numba
+# thread: 98.85%, 98.50% and 98.50% for seeds 0, 1 and 2, in about 140 CPU seconds: within 3
+# minutes even on one core. Dropout, batch 32 or 10 epochs did no better over seeds;
+# rotation/shift/zoom ±10 left it underfitting (98.40%). See docs/cli.md.
 DEFAULTS: dict[str, dict[str, Any]] = {
     "mnist": {
         "model": "mnist_cnn",
