@@ -34,6 +34,9 @@ def _child(framework: str, model: str, mode: str, steps: int, warmup: int, threa
     n = str(threads)
     env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
                NUMBA_NUM_THREADS=n)  # fmt: skip
+    # what `import chainrule` sets when it comes before NumPy (see chainrule/__init__.py); the
+    # child imports NumPy first, so it is passed here, to both frameworks alike
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{framework} {model} {mode} failed:\n{out.stderr[-2000:]}")

@@ -7,6 +7,16 @@ follows Keras (``fit``).
 """
 
 import importlib as _importlib
+import os as _os
+
+# OpenBLAS keeps its worker threads spinning for about 2**28 cycles (~0.1 s) after each
+# multi-threaded GEMM; in a network that mixes BLAS calls with chainrule's own kernel threads, those
+# spinning workers take the cores the convolution slabs need (measured on 2 cores: a training step
+# of the BENCHMARKS.md `cnn` took 94-104 ms with the default and 68-72 ms with 2**18 cycles, while
+# the MLP's step did not change). OpenBLAS reads this once, when NumPy loads it: it takes effect
+# only if chainrule is imported before NumPy (as the `chainrule` command does); an explicit
+# setting wins.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
 
 from . import functional, nn, optim
 from .autograd import (
