@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _harness import run_child, thread_env
 
 HERE = Path(__file__).resolve().parent
 MODELS = ["mlp", "cnn", "resnet20"]  # models both frameworks can build; see bench_models.py
@@ -31,16 +32,11 @@ def _child(framework: str, model: str, mode: str, steps: int, warmup: int, threa
         sys.executable, str(HERE / "bench_models.py"), framework, model, mode,
         "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads),
     ]  # fmt: skip
-    n = str(threads)
-    env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
-               NUMBA_NUM_THREADS=n)  # fmt: skip
+    env = thread_env(threads)
     # what `import chainrule` sets when it comes before NumPy (see chainrule/__init__.py); the
     # child imports NumPy first, so it is passed here, to both frameworks alike
     env.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} {model} {mode} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(cmd, env, f"{framework} {model} {mode}")
 
 
 def gemm_peak(threads: int) -> float:

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _harness import profile_steps, run_child, thread_env
 
 VOCAB, EMBED, HIDDEN, LAYERS, SEQ, BATCH = 10000, 200, 200, 2, 35, 20
 
@@ -147,29 +146,12 @@ def measure(framework: str, mode: str, steps: int, warmup: int, threads: int) ->
 def _child(framework: str, mode: str, steps: int, warmup: int, threads: int) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", framework, mode,
            "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads)]  # fmt: skip
-    n = str(threads)
-    env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
-               NUMBA_NUM_THREADS=n)  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} {mode} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(cmd, thread_env(threads), f"{framework} {mode}")
 
 
 def profile(steps: int) -> None:
     """cProfile of chainrule's train step: the functions with the most own time."""
-    import cProfile
-    import pstats
-
-    step = chainrule_step("train")
-    for _ in range(3):
-        step()
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(steps):
-        step()
-    prof.disable()
-    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    profile_steps(chainrule_step("train"), steps, top=25)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import resource
 import time
 
 import numpy as np
+from _harness import profile_steps
 
 # Multiply-adds of one forward pass per example (convolutions and linear layers); a training step
 # costs about three forwards.
@@ -152,18 +153,7 @@ def torch_step(model: str, mode: str, threads: int):  # noqa: ANN201
 
 def profile(model: str, mode: str, steps: int) -> None:
     """Run chainrule steps under cProfile and print the functions with the most own time."""
-    import cProfile
-    import pstats
-
-    step = chainrule_step(model, mode)
-    for _ in range(3):
-        step()
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(steps):
-        step()
-    prof.disable()
-    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    profile_steps(chainrule_step(model, mode), steps, top=25)
 
 
 def main() -> None:

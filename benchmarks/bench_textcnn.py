@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _harness import profile_steps, run_child, thread_env
 
 VOCAB, EMBED, MAPS, WIDTHS, CLASSES, BATCH, LENGTH = 18000, 300, 100, (3, 4, 5), 2, 50, 56
 
@@ -143,29 +142,12 @@ def measure(framework: str, mode: str, steps: int, warmup: int, threads: int) ->
 def _child(framework: str, mode: str, steps: int, warmup: int, threads: int) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", framework, mode,
            "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads)]  # fmt: skip
-    n = str(threads)
-    env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
-               NUMBA_NUM_THREADS=n)  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} {mode} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(cmd, thread_env(threads), f"{framework} {mode}")
 
 
 def profile(steps: int, mode: str) -> None:
     """cProfile of chainrule's step: the functions with the most own time."""
-    import cProfile
-    import pstats
-
-    step = chainrule_step(mode)
-    for _ in range(3):
-        step()
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(steps):
-        step()
-    prof.disable()
-    pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+    profile_steps(chainrule_step(mode), steps, top=20)
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..data.readers.cifar import CIFAR10_CLASSES
+
 __all__ = [
     "VISION_DATA",
     "ImageSpec",
@@ -65,23 +67,10 @@ class ImageSpec:
         )
 
 
-_CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
-
 SPECS = {
     "mnist": ImageSpec(1, 28, (0.1307,), (0.3081,), tuple(str(d) for d in range(10))),
     "cifar10": ImageSpec(
-        3, 32, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), _CIFAR10_CLASSES
+        3, 32, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), CIFAR10_CLASSES
     ),
 }
 
