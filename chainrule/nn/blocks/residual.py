@@ -111,7 +111,25 @@ def _shortcut(
     return Sequential(conv1x1(in_channels, out_channels, stride), BatchNorm2d(out_channels))
 
 
-class BasicBlock(Module):
+class _ResidualBlock(Module):
+    """What both blocks share: the input check, and ``relu(F(x) + shortcut(x))`` at the end."""
+
+    in_channels: int
+    residual: bool
+    shortcut: Module | None
+
+    def _check_input(self, x: Tensor) -> None:
+        name = f"{type(self).__name__}({self.extra_repr()})"  # one line, not the whole tree
+        expect_ndim(name, x, (4,), "(N, C, H, W)")
+        expect_dim(name, x, 1, self.in_channels, f"(N, {self.in_channels}, H, W)")
+
+    def _add_shortcut(self, x: Tensor, out: Tensor) -> Tensor:
+        if self.residual:
+            out = out + (x if self.shortcut is None else self.shortcut(x))
+        return F.relu(out)
+
+
+class BasicBlock(_ResidualBlock):
     """Two 3x3 conv + BN layers and a shortcut: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + s(x))``.
 
     Args:
@@ -160,21 +178,17 @@ class BasicBlock(Module):
         he_init_(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        name = f"{type(self).__name__}({self.extra_repr()})"  # one line, not the whole tree
-        expect_ndim(name, x, (4,), "(N, C, H, W)")
-        expect_dim(name, x, 1, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        self._check_input(x)
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.residual:
-            out = out + (x if self.shortcut is None else self.shortcut(x))
-        return F.relu(out)
+        return self._add_shortcut(x, out)
 
     def extra_repr(self) -> str:
         kind = f"shortcut={self.option}" if self.residual else "residual=False"
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}, {kind}"
 
 
-class Bottleneck(Module):
+class Bottleneck(_ResidualBlock):
     """1x1 reduce, 3x3, 1x1 expand (each with batch norm) plus a shortcut, as in ResNet-50 and up.
 
     The 1x1 layers shrink the channels to ``channels`` for the costly 3x3 convolution and grow
@@ -226,15 +240,11 @@ class Bottleneck(Module):
         he_init_(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        name = f"{type(self).__name__}({self.extra_repr()})"  # one line, not the whole tree
-        expect_ndim(name, x, (4,), "(N, C, H, W)")
-        expect_dim(name, x, 1, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        self._check_input(x)
         out = F.relu(self.bn1(self.conv1(x)))
         out = F.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.residual:
-            out = out + (x if self.shortcut is None else self.shortcut(x))
-        return F.relu(out)
+        return self._add_shortcut(x, out)
 
     def extra_repr(self) -> str:
         kind = f"shortcut={self.option}" if self.residual else "residual=False"
