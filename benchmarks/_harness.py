@@ -15,15 +15,17 @@ __all__ = ["thread_env", "run_child", "profile_steps"]
 
 def thread_env(threads: int) -> dict[str, str]:
     """This process's environment with every thread-count variable (OpenMP, OpenBLAS, MKL,
-    numba) set to ``threads``, so both frameworks run with the same number of threads."""
+    numba) set to ``threads``, so both frameworks run with the same number of threads.
+
+    It also carries the ``OPENBLAS_THREAD_TIMEOUT`` that ``import chainrule`` sets when it comes
+    before NumPy (see ``chainrule/__init__.py``): the measuring children import NumPy first, so
+    it is passed here, to both frameworks alike.
+    """
     n = str(threads)
-    return dict(
-        os.environ,
-        OMP_NUM_THREADS=n,
-        OPENBLAS_NUM_THREADS=n,
-        MKL_NUM_THREADS=n,
-        NUMBA_NUM_THREADS=n,
-    )
+    env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
+    env["NUMBA_NUM_THREADS"] = n
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
+    return env
 
 
 def run_child(cmd: list[str], env: dict[str, str], label: str) -> dict:

@@ -32,11 +32,7 @@ def _child(framework: str, model: str, mode: str, steps: int, warmup: int, threa
         sys.executable, str(HERE / "bench_models.py"), framework, model, mode,
         "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads),
     ]  # fmt: skip
-    env = thread_env(threads)
-    # what `import chainrule` sets when it comes before NumPy (see chainrule/__init__.py); the
-    # child imports NumPy first, so it is passed here, to both frameworks alike
-    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
-    return run_child(cmd, env, f"{framework} {model} {mode}")
+    return run_child(cmd, thread_env(threads), f"{framework} {model} {mode}")
 
 
 def gemm_peak(threads: int) -> float:
