@@ -34,6 +34,9 @@ _SLAB_BYTES = 4 * 1024 * 1024
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 _BT = np.array([[1.0, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
 _AT = np.array([[1.0, 1, 1, 0], [0, 1, -1, -1]])
+# G (x) G: row 4a+b, column 3i+j holds G[a, i] G[b, j], so that the kernel transform of every
+# channel pair is one GEMM, ``U = GG @ g.reshape(9)`` (and the weight gradient's ``GG.T @ M``)
+_GG = np.kron(_G, _G)
 
 
 def _input_loops(xp, Wp, th, tw, v):  # pragma: no cover - numba
@@ -191,8 +194,7 @@ def _grad_numpy(g: np.ndarray, n0: int, th: int, tw: int, gt: np.ndarray, db: np
 def winograd_weights(w: np.ndarray, groups: int) -> np.ndarray:
     """Transformed kernels ``U = G g G^T`` as ``(16, groups, C_out/groups, C/groups)``."""
     Co, Cg = w.shape[:2]
-    g = _G.astype(np.float64)
-    u = np.einsum("ai,ocij,bj->aboc", g, w.astype(np.float64), g)
+    u = _GG @ w.reshape(Co * Cg, 9).astype(np.float64).T  # (16, Co*Cg), in float64
     return np.ascontiguousarray(u.reshape(16, groups, Co // groups, Cg).astype(w.dtype))
 
 
@@ -291,6 +293,5 @@ def winograd_conv_dw(
         total += part
     for _, db_part in parts:
         db += db_part
-    gmat = _G.astype(np.float64)
-    m = total.reshape(4, 4, Co, Cg).astype(np.float64)
-    dw[...] = np.einsum("ai,abon,bj->onij", gmat, m, gmat).astype(dw.dtype)
+    m = total.reshape(16, Co * Cg).astype(np.float64)
+    dw[...] = (_GG.T @ m).T.reshape(Co, Cg, 3, 3)  # G^T M G for every channel pair
