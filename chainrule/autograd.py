@@ -358,6 +358,15 @@ def _collect(roots: list[Node]) -> dict[Node, int]:
     return deps
 
 
+def _sum(a: Any, b: Any) -> Any:
+    """``a + b`` as a new array; large same-shape NumPy gradients add on every kernel thread."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.size >= 1 << 15:
+        from .kernels.pointwise import add_same_shape  # loads numba on first use
+
+        return add_same_shape(a, b)
+    return a + b
+
+
 def _run_backward(
     roots: Sequence[Tensor],
     grads: Sequence[Any],
@@ -416,7 +425,7 @@ def _run_backward(
                             _accumulate_leaf(t, ig, capture, delivered)
                     elif fn in pending:
                         # a sum builds a new array: a buffer shared by several inputs stays intact
-                        pending[fn] = pending[fn] + ig
+                        pending[fn] = _sum(pending[fn], ig)
                     else:
                         pending[fn] = ig
                 if fn is not None:

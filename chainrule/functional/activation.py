@@ -52,19 +52,31 @@ class Tanh(Function):
         return grad * (1 - y * y)
 
 
+def _pointwise() -> Any:
+    # imported on first use: importing the kernels loads numba
+    from ..kernels import pointwise
+
+    return pointwise
+
+
 class ReLU(Function):
-    """y = max(x, 0); dy/dx = 1 where x > 0 (0 at the kink, as in PyTorch)."""
+    """y = max(x, 0); dy/dx = 1 where x > 0 (0 at the kink, as in PyTorch).
+
+    NumPy arrays go through ``kernels.pointwise`` (threaded on large arrays).
+    """
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
-        y = ctx.xp.maximum(x, 0)
+        y = _pointwise().relu_forward(x) if ctx.xp is np else ctx.xp.maximum(x, 0)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         (y,) = ctx.saved
-        return grad * (y > 0)
+        if ctx.xp is np:
+            return _pointwise().relu_backward(grad, y)
+        return ctx.xp.where(y > 0, grad, 0).astype(grad.dtype, copy=False)
 
 
 class LeakyReLU(Function):

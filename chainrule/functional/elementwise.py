@@ -21,6 +21,10 @@ __all__ = [
 ]  # fmt: skip
 
 
+# Sums of at least this many elements try the threaded kernel (kernels.pointwise, SERIAL_BELOW)
+_THREADED_ADD_FROM = 1 << 15
+
+
 def _is_weak(value: Any) -> bool:
     """Python numbers adapt to the tensor's dtype (NumPy scalars and arrays do not)."""
     return isinstance(value, (int, float, bool)) and not isinstance(value, np.generic)
@@ -84,10 +88,14 @@ def _wrap(arr: Any) -> Tensor:
 
 
 class Add(Function):
-    """z = x + y; dz/dx = dz/dy = 1."""
+    """z = x + y; dz/dx = dz/dy = 1. Large same-shape NumPy arrays add on every kernel thread."""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
+        if type(x) is np.ndarray and type(y) is np.ndarray and x.size >= _THREADED_ADD_FROM:
+            from ..kernels.pointwise import add_same_shape  # loads numba on first use
+
+            return add_same_shape(x, y)
         return x + y
 
     @staticmethod

@@ -1,0 +1,86 @@
+"""Element-wise passes over large arrays on every kernel thread: ReLU both ways, and a sum.
+
+NumPy runs ``maximum``, ``where`` and ``+`` on one core; between two convolutions that use both
+cores, the ReLUs, the residual sums and the gradient sums of a ResNet step then leave one core idle
+(measured on a 128x16x32x32 float32 array, 2 threads: ReLU 1.6 -> 0.6 ms, its gradient
+1.8 -> 1.0 ms, a sum 1.2 -> 0.7 ms). Each kernel here is one ``prange`` loop over the flat arrays;
+arrays below ``SERIAL_BELOW`` elements take NumPy's expression (``_dispatch.py``).
+
+The numba path needs C-contiguous float32/float64 arrays of one dtype and shape; anything else
+(broadcasting, other dtypes, numba switched off) takes the NumPy expression, which
+gives the same values: ``relu(NaN) = NaN``, and the ReLU gradient is ``g`` where ``y > 0`` and 0
+elsewhere (so a NaN gradient does not leak through a closed unit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels._dispatch import SERIAL_BELOW, jit, prange, use_numba
+
+__all__ = ["relu_forward", "relu_backward", "add_same_shape"]
+
+
+def _relu_loops(x, y):  # pragma: no cover - numba
+    for i in prange(x.size):
+        v = x[i]
+        y[i] = 0.0 if v < 0 else v
+
+
+def _relu_grad_loops(g, y, dx):  # pragma: no cover - numba
+    for i in prange(g.size):
+        dx[i] = g[i] if y[i] > 0 else 0.0
+
+
+def _add_loops(a, b, out):  # pragma: no cover - numba
+    for i in prange(a.size):
+        out[i] = a[i] + b[i]
+
+
+_relu_numba = jit(_relu_loops)
+_relu_grad_numba = jit(_relu_grad_loops)
+_add_numba = jit(_add_loops)
+
+
+def _flat_twins(*arrays: Any) -> bool:
+    """Whether the arrays suit the flat numba loops: same shape and dtype, C-contiguous, float.
+
+    Arrays below ``SERIAL_BELOW`` elements go to NumPy, whose call costs less than numba's.
+    """
+    first = arrays[0]
+    if not use_numba(*arrays) or first.size < SERIAL_BELOW:
+        return False
+    for a in arrays:
+        if a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+def relu_forward(x: Any) -> Any:
+    """``max(x, 0)`` as a new array (NaN stays NaN)."""
+    if _flat_twins(x):
+        y = np.empty_like(x)
+        _relu_numba(x.reshape(-1), y.reshape(-1))
+        return y
+    return np.maximum(x, 0)
+
+
+def relu_backward(grad: Any, y: Any) -> Any:
+    """Gradient of ReLU from its output ``y``: ``grad`` where ``y > 0``, else 0."""
+    if _flat_twins(grad, y):
+        dx = np.empty_like(grad)
+        _relu_grad_numba(grad.reshape(-1), y.reshape(-1), dx.reshape(-1))
+        return dx
+    return np.where(y > 0, grad, 0).astype(grad.dtype, copy=False)
+
+
+def add_same_shape(a: Any, b: Any) -> Any:
+    """``a + b`` as a new array; the threaded loop when both are alike, NumPy's ``+`` otherwise."""
+    if _flat_twins(a, b):
+        out = np.empty_like(a)
+        _add_numba(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
+    return a + b
+

@@ -1,0 +1,65 @@
+"""The threaded element-wise kernels against NumPy's expressions, on both paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule.kernels._dispatch import SERIAL_BELOW
+from chainrule.kernels.pointwise import add_same_shape, relu_backward, relu_forward
+
+# one size below the threaded threshold, one above it (and not a multiple of anything nice)
+SIZES = [(3, 5, 7), (2, 3, SERIAL_BELOW // 6 + 37)]
+
+
+@pytest.mark.parametrize("shape", SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_forward_matches_maximum(backend, rng, shape, dtype):
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[::11] = 0.0
+    y = relu_forward(x)
+    assert y.dtype == dtype and y.shape == x.shape and y is not x
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+
+@pytest.mark.parametrize("shape", SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_passes_gradient_where_output_positive(backend, rng, shape, dtype):
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    y = relu_forward(x)
+    dx = relu_backward(g, y)
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dx, np.where(x > 0, g, 0))
+
+
+@pytest.mark.parametrize("shape", SIZES)
+def test_relu_keeps_nan_and_blocks_nan_gradient_of_closed_units(backend, shape):
+    x = np.full(shape, -1.0, np.float32)
+    x.flat[0] = np.nan
+    x.flat[1] = 2.0
+    y = relu_forward(x)
+    assert np.isnan(y.flat[0]) and y.flat[1] == 2.0 and y.flat[2] == 0.0
+    g = np.full(shape, np.nan, np.float32)
+    dx = relu_backward(g, y)
+    assert dx.flat[2] == 0.0 and np.isnan(dx.flat[1])
+
+
+@pytest.mark.parametrize("shape", SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_same_shape_matches_numpy(backend, rng, shape, dtype):
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    out = add_same_shape(a, b)
+    assert out is not a and out is not b
+    np.testing.assert_array_equal(out, a + b)
+
+
+def test_non_contiguous_and_broadcast_operands_take_numpy(backend, rng):
+    big = rng.standard_normal((4, 2 * SERIAL_BELOW)).astype(np.float32)
+    view = big[:, ::2]
+    np.testing.assert_array_equal(relu_forward(view), np.maximum(view, 0))
+    row = rng.standard_normal(view.shape[1]).astype(np.float32)
+    np.testing.assert_array_equal(add_same_shape(view, row), view + row)
+    mixed = view.astype(np.float64)
+    np.testing.assert_array_equal(add_same_shape(np.ascontiguousarray(view), mixed), view + mixed)
