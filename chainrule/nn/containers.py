@@ -6,6 +6,8 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ..autograd import is_grad_enabled
+from .conv_bn import conv_bn, foldable
 from .module import Module
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
@@ -134,8 +136,20 @@ class Sequential(_Indexed):
         return Sequential(*self, *other)
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
+        modules = list(self._modules.values())
+        if self.training or is_grad_enabled():
+            for module in modules:
+                x = module(x)
+            return x
+        # inference: a Conv2d followed by a batch norm runs as one folded convolution
+        i = 0
+        while i < len(modules):
+            if i + 1 < len(modules) and foldable(modules[i], modules[i + 1]):
+                x = conv_bn(modules[i], modules[i + 1], x)
+                i += 2
+            else:
+                x = modules[i](x)
+                i += 1
         return x
 
 

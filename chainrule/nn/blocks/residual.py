@@ -21,6 +21,7 @@ from .. import init
 from .._checks import expect_dim, expect_ndim
 from ..containers import Sequential
 from ..conv import Conv2d
+from ..conv_bn import conv_bn
 from ..module import Module
 from ..normalization import BatchNorm2d
 
@@ -179,8 +180,8 @@ class BasicBlock(_ResidualBlock):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+        out = F.relu(conv_bn(self.conv1, self.bn1, x))
+        out = conv_bn(self.conv2, self.bn2, out)
         return self._add_shortcut(x, out)
 
     def extra_repr(self) -> str:
@@ -241,9 +242,9 @@ class Bottleneck(_ResidualBlock):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
+        out = F.relu(conv_bn(self.conv1, self.bn1, x))
+        out = F.relu(conv_bn(self.conv2, self.bn2, out))
+        out = conv_bn(self.conv3, self.bn3, out)
         return self._add_shortcut(x, out)
 
     def extra_repr(self) -> str:
