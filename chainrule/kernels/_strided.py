@@ -48,7 +48,7 @@ def _gather_loops(g, n0, t, db):  # pragma: no cover - numba
 
 
 _scatter_numba = jit_serial(_scatter_loops)
-_gather_numba = jit_serial(_gather_loops)
+_gather_numba = jit_serial(_gather_loops, reassociate=True)  # vectorised bias sums
 
 
 def _scatter(t: np.ndarray, b: np.ndarray, n0: int, y: np.ndarray) -> None:

@@ -73,7 +73,7 @@ def _widen_loops(g, n0, Wp, out, db):  # pragma: no cover - numba
 
 _cols_numba = jit_serial(_cols_loops)
 _unwiden_numba = jit_serial(_unwiden_loops)
-_widen_numba = jit_serial(_widen_loops)
+_widen_numba = jit_serial(_widen_loops, reassociate=True)  # vectorised bias sums
 
 
 def _wide_cols(xp: np.ndarray, kh: int, kw: int, dl: Pair, Wp: int, out: np.ndarray) -> None:
