@@ -7,9 +7,10 @@ slabs spread over the kernel thread pool (``_parallel.py``). The packing differs
 - stride 1 with little horizontal padding (``_wide.py``): each im2col row is one contiguous copy,
   at the price of ``Wp - Wo`` discarded columns per output row; the input gradient is then itself
   a stride-1 convolution of the padded output gradient with the flipped, channel-transposed kernel;
-- 3x3, stride 1, at least ``WINOGRAD_MIN_CHANNELS`` channels (``_winograd.py``): Winograd's
-  F(2x2, 3x3) (F(3x3, 2x2) for the weight gradient), 16 smaller GEMMs instead of one, 2.25x fewer
-  multiply-adds;
+- 3x3, stride 1, at least ``WINOGRAD_MIN_CHANNELS`` channels: Winograd's F(4x4, 3x3)
+  (``_winograd4.py``; F(3x3, 4x4) for the weight gradient), 36 smaller GEMMs instead of one,
+  4x fewer multiply-adds; on outputs too small for 4x4 tiles F(2x2, 3x3) (``_winograd.py``,
+  16 GEMMs, 2.25x fewer);
 - 1x1, stride 1, no padding: the input planes already are the GEMM operand.
 
 Each gradient picks its path independently by the measured rules below. Slabs hold about
@@ -27,6 +28,7 @@ from chainrule.kernels._args import check_float, check_ndim
 from chainrule.kernels._strided import strided_conv, strided_conv_backward
 from chainrule.kernels._wide import wide_conv, wide_conv_dw
 from chainrule.kernels._winograd import winograd_conv, winograd_conv_dw, winograd_weights
+from chainrule.kernels._winograd4 import winograd4_conv, winograd4_conv_dw, winograd4_weights
 from chainrule.kernels.im2col import conv_geometry
 
 Pair = tuple[int, int]
@@ -40,10 +42,18 @@ __all__ = ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backwa
 WIDE_ROWS = True
 WIDE_MAX_WASTE = 1.15
 # 3x3 stride-1 undilated convolutions whose input and output channels per group both reach
-# WINOGRAD_MIN_CHANNELS run all three passes by Winograd (F(2x2, 3x3); F(3x3, 2x2) for dw)
-# (measured per core: 10-20% faster than im2col at 32 and 64 channels, slower at 16; the input
-# gradient only when the input is not much larger than the output, i.e. 'same'-like padding).
+# WINOGRAD_MIN_CHANNELS run all three passes by Winograd (measured per core: F(2x2) was 10-20%
+# faster than im2col at 32 and 64 channels and slower at 16; at 16 channels and 32x32 F(4x4) is
+# still slower than the wide rows: forward 19.0 against 13.9 ms, weight gradient 18.0 against
+# 17.6); the input gradient only when the input is not much larger than the output, i.e.
+# 'same'-like padding.
 WINOGRAD_MIN_CHANNELS = 32
+# F(4x4, 3x3) replaces F(2x2, 3x3) when its 4x4 tiles need at most WINOGRAD4_MAX_WORK times
+# the GEMM multiplies of F(2x2)'s 2x2 tiles (both pad the output to whole tiles). Measured per
+# core, forward / weight gradient, F(4x4) against F(2x2), ms: 32-32 @16x16 11.5/10.0 against
+# 12.2/12.1, 64-64 @8x8 9.5/7.3 against 10.1/10.7, 32-64 @24x24 18.0/15.8 against 19.2/19.7
+# (all at ratio 0.5625, the value for any size that 4 divides).
+WINOGRAD4_MAX_WORK = 0.85
 
 
 def _check_conv(x: Any, w: Any, groups: int, where: str) -> None:
@@ -107,7 +117,7 @@ def conv2d_forward(
         np.matmul(wg, x4, out=y.reshape(N, groups, Co // groups, H * W))
         y += bias[:, None, None]
     elif _winograd_pays(kh, kw, st, dl, Cg, Co // groups):
-        winograd_conv(x, winograd_weights(w, groups), bias, pd, y)
+        _winograd(x, w, groups, bias, pd, y)
     elif st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo):
         wide_conv(x, wg, bias, pd, dl, kh, kw, y)
     else:
@@ -129,6 +139,23 @@ def _winograd_pays(kh: int, kw: int, st: Pair, dl: Pair, c_in: int, c_out: int) 
     """Whether a convolution with these per-group channel counts should run by Winograd."""
     square = kh == kw == 3 and st == (1, 1) and dl == (1, 1)
     return square and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS
+
+
+def _four_by_four(Ho: int, Wo: int) -> bool:
+    """Whether F(4x4, 3x3) computes an ``Ho x Wo`` output with few enough multiplies."""
+    f4 = 36 * ((Ho + 3) // 4) * ((Wo + 3) // 4)
+    f2 = 16 * ((Ho + 1) // 2) * ((Wo + 1) // 2)
+    return f4 <= WINOGRAD4_MAX_WORK * f2
+
+
+def _winograd(
+    src: np.ndarray, w: np.ndarray, groups: int, bias: np.ndarray, pad: Pad4, out: np.ndarray
+) -> None:
+    """The Winograd convolution of ``src`` by ``w`` (3x3) into ``out``, with the tile that pays."""
+    if _four_by_four(out.shape[2], out.shape[3]):
+        winograd4_conv(src, winograd4_weights(w, groups), bias, pad, out)
+    else:
+        winograd_conv(src, winograd_weights(w, groups), bias, pad, out)
 
 
 def _flipped_transposed(w: np.ndarray, groups: int) -> np.ndarray:
@@ -218,7 +245,9 @@ def conv2d_backward(
         wino_dx = need_dx and min(back_pad) >= 0 and H * W <= WIDE_MAX_WASTE * Ho * Wo
         wino_dx = wino_dx and _winograd_pays(kh, kw, st, dl, Co // groups, Cg)
         wide_dx = wide_dx and not wino_dx
-        if wino_dw:
+        if wino_dw and _four_by_four(Ho, Wo):
+            winograd4_conv_dw(g, x, dw.reshape(w.shape), db, pd)
+        elif wino_dw:
             winograd_conv_dw(g, x, dw.reshape(w.shape), db, pd)
         if wide_dw:
             wide_conv_dw(g, x, dw, db, pd, dl, kh, kw)
@@ -227,7 +256,7 @@ def conv2d_backward(
             wide_conv(g, wf, np.zeros(C, x.dtype), back_pad, dl, kh, kw, dx)
         if wino_dx:
             wf4 = _flipped_transposed(np.ascontiguousarray(w), groups).reshape(C, -1, kh, kw)
-            winograd_conv(g, winograd_weights(wf4, groups), np.zeros(C, x.dtype), back_pad, dx)
+            _winograd(g, wf4, groups, np.zeros(C, x.dtype), back_pad, dx)
         own_db = wide_dw or wino_dw  # these passes sum db themselves
         general_dw = dw if (need_dw and not own_db) else None
         general_dx = dx if (need_dx and not (wide_dx or wino_dx)) else None

@@ -1,0 +1,414 @@
+"""3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3).
+
+The larger sibling of ``_winograd.py``: each 4x4 block of outputs of one channel pair needs 36
+multiplications instead of 144 (2.25 per output, against 4 for F(2x2, 3x3)), from 6x6 input tiles
+(2.25x the input moves through memory, against 4x). With the interpolation points 0, 1, -1, 2, -2
+and infinity, ``Y = A^T [(G g G^T) * (B^T d B)] A`` with
+
+    B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+           [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+    G   = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6],
+           [1/24, 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]
+    A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+
+(``A^T`` evaluates at the points, ``G`` holds the kernel's values there divided by the Lagrange
+denominators, ``B^T`` the matching coefficients; the tests check the identity against direct
+correlation in float64). Summed over input channels the products are 36 GEMMs
+``M[k] = U[k] @ V[k]``. The weight gradient is the dual F(3x3, 4x4): from
+``sum_i c_i y_i = sum_k (A c)_k (G g)_k (B^T d)_k``, the gradient of a 3x3 kernel over one 6x6
+input tile and the 4x4 output-gradient tile ``c`` over it is ``G^T [(A c A^T) * (B^T d B)] G``,
+summed over tiles as 36 GEMMs ``(C_out, tiles) @ (tiles, C)``.
+
+The larger coefficients cost accuracy: in float32 the error grows to about ten ulps of the
+inputs' magnitude (measured in the tests; F(2x2) stays within a few). Slab layout, threading and
+cropping of odd sizes are those of ``_winograd.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.kernels._dispatch import jit_serial, use_numba
+from chainrule.kernels._parallel import map_slabs, scratch
+from chainrule.kernels.im2col import pad_planes
+
+__all__ = ["winograd4_conv", "winograd4_conv_dw", "winograd4_weights", "BT4", "G4", "AT4"]
+
+Pad4 = tuple[int, int, int, int]
+
+# Bytes of transformed input tiles per slab
+_SLAB_BYTES = 4 * 1024 * 1024
+# Extra elements between the 36 matrices of a slab's transformed tiles and products. Without
+# them all 36 start at the same address modulo 4 KiB (the sizes are powers of two), the
+# transforms' 36 interleaved streams fall into one L1 set and evict each other (measured: the
+# input transform ran 2.5x slower than F(2x2)'s).
+_SKEW = 16
+
+BT4 = np.array(
+    [
+        [4.0, 0, -5, 0, 1, 0],
+        [0, -4, -4, 1, 1, 0],
+        [0, 4, -4, -1, 1, 0],
+        [0, -2, -1, 2, 1, 0],
+        [0, 2, -1, -2, 1, 0],
+        [0, 4, 0, -5, 0, 1],
+    ]
+)
+G4 = np.array(
+    [
+        [1 / 4, 0, 0],
+        [-1 / 6, -1 / 6, -1 / 6],
+        [-1 / 6, 1 / 6, -1 / 6],
+        [1 / 24, 1 / 12, 1 / 6],
+        [1 / 24, -1 / 12, 1 / 6],
+        [0, 0, 1.0],
+    ]
+)
+AT4 = np.array(
+    [
+        [1.0, 1, 1, 1, 1, 0],
+        [0, 1, -1, 2, -2, 0],
+        [0, 1, 1, 4, 4, 0],
+        [0, 1, -1, 8, -8, 1],
+    ]
+)
+# G (x) G: the kernel transform of every channel pair as one GEMM (row 6a+b, column 3i+j)
+_GG = np.kron(G4, G4)
+
+
+def _input_loops(xp, Wp, th, tw, v, cst):  # pragma: no cover - numba
+    # xp (nb, C, L) padded planes of pitch Wp; v (36, C, nb*th*tw) transformed tiles.
+    # One strip of tiles (tile row a, 6 plane rows) at a time: B^T down the strip, vectorised
+    # along the row, then B along each tile's 6 columns.
+    two, four, five = cst[0], cst[1], cst[2]
+    nb, C, _ = xp.shape
+    T = th * tw
+    span = 4 * tw + 2
+    e = np.empty((6, span), dtype=xp.dtype)
+    for c in range(C):
+        for b in range(nb):
+            plane = xp[b, c]
+            vc = v[:, c, b * T : (b + 1) * T]
+            for a in range(th):
+                r = 4 * a * Wp
+                for x in range(span):
+                    d0 = plane[r + x]
+                    d1 = plane[r + Wp + x]
+                    d2 = plane[r + 2 * Wp + x]
+                    d3 = plane[r + 3 * Wp + x]
+                    d4 = plane[r + 4 * Wp + x]
+                    d5 = plane[r + 5 * Wp + x]
+                    t1 = d4 - four * d2
+                    t2 = d3 - four * d1
+                    t3 = d4 - d2
+                    t4 = two * (d3 - d1)
+                    e[0, x] = four * d0 - five * d2 + d4
+                    e[1, x] = t1 + t2
+                    e[2, x] = t1 - t2
+                    e[3, x] = t3 + t4
+                    e[4, x] = t3 - t4
+                    e[5, x] = four * d1 - five * d3 + d5
+                for i in range(6):
+                    k = 6 * i
+                    row = e[i]
+                    for q in range(tw):
+                        t = a * tw + q
+                        s = 4 * q
+                        d0 = row[s]
+                        d1 = row[s + 1]
+                        d2 = row[s + 2]
+                        d3 = row[s + 3]
+                        d4 = row[s + 4]
+                        d5 = row[s + 5]
+                        t1 = d4 - four * d2
+                        t2 = d3 - four * d1
+                        t3 = d4 - d2
+                        t4 = two * (d3 - d1)
+                        vc[k, t] = four * d0 - five * d2 + d4
+                        vc[k + 1, t] = t1 + t2
+                        vc[k + 2, t] = t1 - t2
+                        vc[k + 3, t] = t3 + t4
+                        vc[k + 4, t] = t3 - t4
+                        vc[k + 5, t] = four * d1 - five * d3 + d5
+
+
+def _output_loops(m, bias, n0, th, tw, y, cst):  # pragma: no cover - numba
+    # m (36, Co, nb*th*tw) products; y (N, Co, Ho, Wo) receives A^T m A + bias, cropped.
+    two, four, eight = cst[0], cst[1], cst[3]
+    _, Co, NT = m.shape
+    T = th * tw
+    nb = NT // T
+    Ho, Wo = y.shape[2], y.shape[3]
+    f = np.empty((24, tw), dtype=m.dtype)  # f[6i + j, q]: row i of A^T m, column j
+    for co in range(Co):
+        bv = bias[co]
+        for b in range(nb):
+            mc = m[:, co, b * T : (b + 1) * T]
+            out = y[n0 + b, co]
+            for a in range(th):
+                for j in range(6):
+                    for q in range(tw):
+                        t = a * tw + q
+                        m0 = mc[j, t]
+                        m1 = mc[6 + j, t]
+                        m2 = mc[12 + j, t]
+                        m3 = mc[18 + j, t]
+                        m4 = mc[24 + j, t]
+                        m5 = mc[30 + j, t]
+                        s12 = m1 + m2
+                        d12 = m1 - m2
+                        s34 = m3 + m4
+                        d34 = m3 - m4
+                        f[j, q] = m0 + s12 + s34
+                        f[6 + j, q] = d12 + two * d34
+                        f[12 + j, q] = s12 + four * s34
+                        f[18 + j, q] = d12 + eight * d34 + m5
+                for i in range(4):
+                    h = 4 * a + i
+                    if h < Ho:
+                        row = out[h]
+                        k = 6 * i
+                        for q in range(tw):
+                            m0 = f[k, q]
+                            m1 = f[k + 1, q]
+                            m2 = f[k + 2, q]
+                            m3 = f[k + 3, q]
+                            m4 = f[k + 4, q]
+                            m5 = f[k + 5, q]
+                            s12 = m1 + m2
+                            d12 = m1 - m2
+                            s34 = m3 + m4
+                            d34 = m3 - m4
+                            x = 4 * q
+                            if x + 3 < Wo:
+                                row[x] = m0 + s12 + s34 + bv
+                                row[x + 1] = d12 + two * d34 + bv
+                                row[x + 2] = s12 + four * s34 + bv
+                                row[x + 3] = d12 + eight * d34 + m5 + bv
+                            else:  # the last tile of a width that 4 does not divide
+                                row[x] = m0 + s12 + s34 + bv
+                                if x + 1 < Wo:
+                                    row[x + 1] = d12 + two * d34 + bv
+                                if x + 2 < Wo:
+                                    row[x + 2] = s12 + four * s34 + bv
+
+
+def _grad_loops(g, n0, th, tw, gt, db, cst):  # pragma: no cover - numba
+    # g (N, Co, Ho, Wo) output gradient; gt (36, Co, nb*th*tw) receives A c A^T per 4x4 tile c
+    # (zero beyond the output); db[co] += sum of g. A down each strip's 4 rows, then across.
+    two, four, eight, zero = cst[0], cst[1], cst[3], cst[4]
+    _, Co, NT = gt.shape
+    T = th * tw
+    nb = NT // T
+    Ho, Wo = g.shape[2], g.shape[3]
+    e = np.zeros((6, 4 * tw), dtype=gt.dtype)
+    for co in range(Co):
+        s = 0.0
+        for b in range(nb):
+            gp = g[n0 + b, co]
+            gc = gt[:, co, b * T : (b + 1) * T]
+            for a in range(th):
+                h = 4 * a
+                for x in range(Wo):
+                    c0 = gp[h, x]
+                    c1 = gp[h + 1, x] if h + 1 < Ho else zero
+                    c2 = gp[h + 2, x] if h + 2 < Ho else zero
+                    c3 = gp[h + 3, x] if h + 3 < Ho else zero
+                    s += (c0 + c1) + (c2 + c3)
+                    ev = c0 + c2
+                    od = c1 + c3
+                    ev4 = c0 + four * c2
+                    od8 = two * c1 + eight * c3
+                    e[0, x] = c0
+                    e[1, x] = ev + od
+                    e[2, x] = ev - od
+                    e[3, x] = ev4 + od8
+                    e[4, x] = ev4 - od8
+                    e[5, x] = c3
+                for i in range(6):
+                    k = 6 * i
+                    row = e[i]
+                    for q in range(tw):
+                        t = a * tw + q
+                        x = 4 * q
+                        c0 = row[x]
+                        c1 = row[x + 1]
+                        c2 = row[x + 2]
+                        c3 = row[x + 3]
+                        ev = c0 + c2
+                        od = c1 + c3
+                        ev4 = c0 + four * c2
+                        od8 = two * c1 + eight * c3
+                        gc[k, t] = c0
+                        gc[k + 1, t] = ev + od
+                        gc[k + 2, t] = ev - od
+                        gc[k + 3, t] = ev4 + od8
+                        gc[k + 4, t] = ev4 - od8
+                        gc[k + 5, t] = c3
+        db[co] += s
+
+
+def _constants(dtype: np.dtype) -> np.ndarray:
+    """The transforms' coefficients 2, 4, 5, 8 (and 0) in the data's dtype.
+
+    A float literal would make numba compute float32 data in float64 and convert every value
+    back (measured: the transforms ran 2-3x slower).
+    """
+    return np.array([2.0, 4.0, 5.0, 8.0, 0.0], dtype=dtype)
+
+
+_input_numba = jit_serial(_input_loops)
+_output_numba = jit_serial(_output_loops)
+_grad_numba = jit_serial(_grad_loops)
+
+
+def _input_numpy(xp: np.ndarray, Wp: int, th: int, tw: int, v: np.ndarray) -> None:
+    nb, C, L = xp.shape
+    grid = xp[:, :, : (L // Wp) * Wp].reshape(nb, C, L // Wp, Wp)
+    tiles = np.empty((6, 6, C, nb, th, tw), dtype=xp.dtype)
+    for i in range(6):
+        for j in range(6):
+            tiles[i, j] = grid[:, :, i : i + 4 * th : 4, j : j + 4 * tw : 4].transpose(1, 0, 2, 3)
+    bt = BT4.astype(xp.dtype)
+    out = np.einsum("ai,ijcnpq,bj->abcnpq", bt, tiles, bt, optimize=True)
+    v[...] = out.reshape(36, C, nb * th * tw)
+
+
+def _output_numpy(
+    m: np.ndarray, bias: np.ndarray, n0: int, th: int, tw: int, y: np.ndarray
+) -> None:
+    _, Co, NT = m.shape
+    nb = NT // (th * tw)
+    Ho, Wo = y.shape[2], y.shape[3]
+    at = AT4.astype(m.dtype)
+    blocks = np.einsum(
+        "ia,abcnpq,jb->ijcnpq", at, m.reshape(6, 6, Co, nb, th, tw), at, optimize=True
+    )
+    # blocks[i, j, co, n, p, q] is output (4p + i, 4q + j)
+    full = blocks.transpose(3, 2, 4, 0, 5, 1).reshape(nb, Co, 4 * th, 4 * tw)
+    np.add(full[:, :, :Ho, :Wo], bias[:, None, None], out=y[n0 : n0 + nb])
+
+
+def _grad_numpy(g: np.ndarray, n0: int, th: int, tw: int, gt: np.ndarray, db: np.ndarray) -> None:
+    _, Co, NT = gt.shape
+    nb = NT // (th * tw)
+    Ho, Wo = g.shape[2], g.shape[3]
+    full = np.zeros((nb, Co, 4 * th, 4 * tw), dtype=g.dtype)
+    full[:, :, :Ho, :Wo] = g[n0 : n0 + nb]
+    tiles = full.reshape(nb, Co, th, 4, tw, 4).transpose(3, 5, 1, 0, 2, 4)  # (4, 4, Co, n, p, q)
+    a = AT4.T.astype(g.dtype)
+    out = np.einsum("ai,ijcnpq,bj->abcnpq", a, tiles, a, optimize=True)
+    gt[...] = out.reshape(36, Co, NT)
+    db += g[n0 : n0 + nb].sum(axis=(0, 2, 3), dtype=np.float64)
+
+
+def _skewed(name: str, rows: int, cols: int, dt: np.dtype) -> np.ndarray:
+    """A ``(36, rows, cols)`` scratch array whose matrices lie ``rows * cols + _SKEW`` apart."""
+    step = rows * cols + _SKEW
+    buf = scratch(name, 36 * step, dt)
+    return buf.reshape(36, step)[:, : rows * cols].reshape(36, rows, cols)
+
+
+def winograd4_weights(w: np.ndarray, groups: int) -> np.ndarray:
+    """Transformed kernels ``U = G g G^T`` as ``(36, groups, C_out/groups, C/groups)``."""
+    Co, Cg = w.shape[:2]
+    u = _GG @ w.reshape(Co * Cg, 9).astype(np.float64).T  # (36, Co*Cg), in float64
+    return np.ascontiguousarray(u.reshape(36, groups, Co // groups, Cg).astype(w.dtype))
+
+
+def _geometry(H: int, W: int, Ho: int, Wo: int, pad: Pad4) -> tuple[int, int, int, int]:
+    """Tile rows and columns, and the padded plane's height and pitch (room for every tile)."""
+    th, tw = (Ho + 3) // 4, (Wo + 3) // 4
+    Hp = max(H + pad[0] + pad[1], 4 * th + 2)
+    Wp = max(W + pad[2] + pad[3], 4 * tw + 2)
+    return th, tw, Hp, Wp
+
+
+def winograd4_conv(
+    src: np.ndarray, u: np.ndarray, bias: np.ndarray, pad: Pad4, out: np.ndarray
+) -> None:
+    """3x3 stride-1 convolution of ``src`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo).
+
+    Args:
+        src: C-contiguous input.
+        u: transformed kernels from ``winograd4_weights``.
+        bias: ``(C_out,)``.
+        pad: (top, bottom, left, right).
+        out: the output, overwritten.
+    """
+    N, C, H, W = src.shape
+    _, groups, Cog, Cg = u.shape
+    Co = groups * Cog
+    Ho, Wo = out.shape[2], out.shape[3]
+    th, tw, Hp, Wp = _geometry(H, W, Ho, Wo, pad)
+    L = Hp * Wp
+    T = th * tw
+    dt = src.dtype
+    nb = int(max(1, min(N, _SLAB_BYTES // max(1, 36 * C * T * dt.itemsize))))
+    numba_path = use_numba(src)
+
+    def slab(n0: int, m_: int) -> None:
+        xp = scratch("winograd.planes", m_ * C * L, dt).reshape(m_, C, L)
+        pad_planes(src, n0, pad[0], pad[2], Wp, xp)
+        v = _skewed("winograd.tiles", C, m_ * T, dt)
+        if numba_path:
+            _input_numba(xp, Wp, th, tw, v, _constants(dt))
+        else:
+            _input_numpy(xp, Wp, th, tw, v)
+        prod = _skewed("winograd.products", Co, m_ * T, dt)
+        np.matmul(u, v.reshape(36, groups, Cg, m_ * T), out=prod.reshape(36, groups, Cog, m_ * T))
+        if numba_path:
+            _output_numba(prod, bias, n0, th, tw, out, _constants(dt))
+        else:
+            _output_numpy(prod, bias, n0, th, tw, out)
+
+    map_slabs(slab, N, nb, numba_path)
+
+
+def winograd4_conv_dw(
+    g: np.ndarray, x: np.ndarray, dw: np.ndarray, db: np.ndarray, pad: Pad4
+) -> None:
+    """Weight and bias gradients of a 3x3 stride-1 convolution by Winograd F(3x3, 4x4).
+
+    Args:
+        g: output gradient ``(N, C_out, Ho, Wo)``, C-contiguous.
+        x: forward input ``(N, C, H, W)``, C-contiguous.
+        dw: ``(C_out, C/groups, 3, 3)``, overwritten.
+        db: ``(C_out,)`` float64, incremented by the sums of ``g``.
+        pad: (top, bottom, left, right).
+    """
+    N, C, H, W = x.shape
+    Co, Cg = dw.shape[:2]
+    groups = C // Cg
+    Cog = Co // groups
+    Ho, Wo = g.shape[2], g.shape[3]
+    th, tw, Hp, Wp = _geometry(H, W, Ho, Wo, pad)
+    L = Hp * Wp
+    T = th * tw
+    dt = x.dtype
+    nb = int(max(1, min(N, _SLAB_BYTES // max(1, 36 * C * T * dt.itemsize))))
+    numba_path = use_numba(x)
+
+    def slab(n0: int, m_: int) -> tuple[np.ndarray, np.ndarray]:
+        db_part = np.zeros(Co, dtype=np.float64)
+        xp = scratch("winograd.planes", m_ * C * L, dt).reshape(m_, C, L)
+        pad_planes(x, n0, pad[0], pad[2], Wp, xp)
+        v = _skewed("winograd.tiles", C, m_ * T, dt)
+        gt = _skewed("winograd.grad", Co, m_ * T, dt)
+        if numba_path:
+            _input_numba(xp, Wp, th, tw, v, _constants(dt))
+            _grad_numba(g, n0, th, tw, gt, db_part, _constants(dt))
+        else:
+            _input_numpy(xp, Wp, th, tw, v)
+            _grad_numpy(g, n0, th, tw, gt, db_part)
+        v4 = v.reshape(36, groups, Cg, m_ * T).transpose(0, 1, 3, 2)
+        return np.matmul(gt.reshape(36, groups, Cog, m_ * T), v4), db_part
+
+    parts = map_slabs(slab, N, nb, numba_path)
+    total = parts[0][0]
+    for part, _ in parts[1:]:
+        total += part
+    for _, db_part in parts:
+        db += db_part
+    m = total.reshape(36, Co * Cg).astype(np.float64)
+    dw[...] = (_GG.T @ m).T.reshape(Co, Cg, 3, 3)  # G^T M G for every channel pair
