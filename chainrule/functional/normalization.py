@@ -36,10 +36,11 @@ class BatchNorm(Function):
         training: bool = True,
         momentum: float = 0.1,
         eps: float = 1e-5,
+        relu: bool = False,
     ) -> Any:
         K = _kernels()
         if training:
-            y, mean, var, invstd = K.batch_norm_forward_train(x, weight, bias, eps)
+            y, mean, var, invstd = K.batch_norm_forward_train(x, weight, bias, eps, relu)
             if running_mean is not None:
                 m = x.size // x.shape[1]
                 running_mean *= 1 - momentum
@@ -47,19 +48,21 @@ class BatchNorm(Function):
                 running_var *= 1 - momentum
                 running_var += (momentum * m / (m - 1)) * var
         else:
-            y, invstd = K.batch_norm_forward_eval(x, running_mean, running_var, weight, bias, eps)
+            y, invstd = K.batch_norm_forward_eval(
+                x, running_mean, running_var, weight, bias, eps, relu
+            )
             mean = running_mean.astype(x.dtype, copy=False)
         if any(ctx.needs_input_grad):
-            ctx.save_for_backward(x, weight, mean, invstd)
+            ctx.save_for_backward(x, weight, mean, invstd, y if relu else None)
         ctx.training = training
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
-        x, weight, mean, invstd = ctx.saved
+        x, weight, mean, invstd, relu_output = ctx.saved
         need = ctx.needs_input_grad
         dx, dweight, dbias = _kernels().batch_norm_backward(
-            grad, x, weight, mean, invstd, ctx.training, need[0]
+            grad, x, weight, mean, invstd, ctx.training, need[0], relu_output
         )
         return dx, (dweight if need[1] else None), (dbias if need[2] else None)
 
@@ -85,6 +88,7 @@ def batch_norm(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
+    relu: bool = False,
 ) -> Tensor:
     """Normalise each channel (axis 1), then scale by ``weight`` and shift by ``bias``.
 
@@ -98,6 +102,8 @@ def batch_norm(
             running statistics.
         momentum: weight of the new batch in the running estimates.
         eps: added to the variance before the square root.
+        relu: follow with ``relu`` in the same pass, both ways (what a conv net's
+            ``relu(batch_norm(x))`` computes, with one pass over the activations fewer each way).
 
     Returns:
         A tensor shaped like ``x``.
@@ -140,4 +146,5 @@ def batch_norm(
         training=bool(training),
         momentum=float(momentum),
         eps=float(eps),
+        relu=bool(relu),
     )

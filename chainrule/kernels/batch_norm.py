@@ -9,6 +9,9 @@ does not cancel the variance away.
 Backward: with ``xhat = (x - mean) * invstd``, ``dbeta = sum(g)``, ``dgamma = sum(g * xhat)`` and
 ``dx = gamma * invstd / m * (m*g - dbeta - xhat * dgamma)``; ``xhat`` is recomputed from ``x``
 rather than stored. In evaluation mode the statistics are constants and ``dx = g * gamma * invstd``.
+
+``relu=True`` fuses the ReLU that usually follows (``max(y, 0)`` in the same pass); its backward
+takes that output and lets the gradient through where it is positive, again in the same pass.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from chainrule.kernels._dispatch import jit, prange, use_numba
 __all__ = ["batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
 
 
-def _fwd_loops(x, gamma, beta, eps, y, mean, var, invstd):  # pragma: no cover - numba
+def _fwd_loops(x, gamma, beta, eps, relu, y, mean, var, invstd):  # pragma: no cover - numba
     N, C, S = x.shape
     m = N * S
     for c in prange(C):
@@ -39,15 +42,24 @@ def _fwd_loops(x, gamma, beta, eps, y, mean, var, invstd):  # pragma: no cover -
         inv = 1.0 / np.sqrt(v + eps)
         scale = gamma[c] * inv
         b = beta[c]
-        for n in range(N):
-            for s in range(S):
-                y[n, c, s] = (x[n, c, s] - mu) * scale + b
+        if relu:
+            for n in range(N):
+                for s in range(S):
+                    z = (x[n, c, s] - mu) * scale + b
+                    y[n, c, s] = 0.0 if z < 0 else z  # NaN stays NaN
+        else:
+            for n in range(N):
+                for s in range(S):
+                    y[n, c, s] = (x[n, c, s] - mu) * scale + b
         mean[c] = mu
         var[c] = v
         invstd[c] = inv
 
 
-def _bwd_loops(g, x, gamma, mean, invstd, training, need_dx, dx, dgamma, dbeta):  # pragma: no cover
+def _bwd_loops(
+    g, x, y, masked, gamma, mean, invstd, training, need_dx, dx, dgamma, dbeta
+):  # pragma: no cover - numba
+    # masked: the forward applied ReLU, so the gradient reaching the batch norm is g where y > 0
     N, C, S = x.shape
     m = N * S
     for c in prange(C):
@@ -58,26 +70,29 @@ def _bwd_loops(g, x, gamma, mean, invstd, training, need_dx, dx, dgamma, dbeta):
         for n in range(N):
             for s in range(S):
                 gv = g[n, c, s]
+                if masked and not y[n, c, s] > 0:
+                    gv = 0.0
                 sg += gv
                 sgx += gv * (x[n, c, s] - mu) * inv
         dbeta[c] = sg
         dgamma[c] = sgx
         if need_dx:
             k = gamma[c] * inv
-            if training:
-                a = sg / m
-                bcoef = sgx / m
-                for n in range(N):
-                    for s in range(S):
+            a = sg / m if training else 0.0
+            bcoef = sgx / m if training else 0.0
+            for n in range(N):
+                for s in range(S):
+                    gv = g[n, c, s]
+                    if masked and not y[n, c, s] > 0:
+                        gv = 0.0
+                    if training:
                         xh = (x[n, c, s] - mu) * inv
-                        dx[n, c, s] = k * (g[n, c, s] - a - xh * bcoef)
-            else:
-                for n in range(N):
-                    for s in range(S):
-                        dx[n, c, s] = k * g[n, c, s]
+                        dx[n, c, s] = k * (gv - a - xh * bcoef)
+                    else:
+                        dx[n, c, s] = k * gv
 
 
-def _eval_loops(x, mean, scale, beta, y):  # pragma: no cover - numba
+def _eval_loops(x, mean, scale, beta, relu, y):  # pragma: no cover - numba
     N, C, S = x.shape
     for nc in prange(N * C):
         n = nc // C
@@ -85,8 +100,13 @@ def _eval_loops(x, mean, scale, beta, y):  # pragma: no cover - numba
         mu = mean[c]
         k = scale[c]
         b = beta[c]
-        for s in range(S):
-            y[n, c, s] = (x[n, c, s] - mu) * k + b
+        if relu:
+            for s in range(S):
+                z = (x[n, c, s] - mu) * k + b
+                y[n, c, s] = 0.0 if z < 0 else z
+        else:
+            for s in range(S):
+                y[n, c, s] = (x[n, c, s] - mu) * k + b
 
 
 _fwd_numba = jit(_fwd_loops, reassociate=True)  # vectorised channel sums
@@ -119,6 +139,7 @@ def batch_norm_forward_train(
     gamma: np.ndarray | None = None,
     beta: np.ndarray | None = None,
     eps: float = 1e-5,
+    relu: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Normalise each channel by its batch statistics, then scale and shift.
 
@@ -127,6 +148,7 @@ def batch_norm_forward_train(
         gamma: scale ``(C,)``, or None for 1.
         beta: shift ``(C,)``, or None for 0.
         eps: added to the variance.
+        relu: apply ``max(., 0)`` to ``y`` in the same pass (batch norm + ReLU fused).
 
     Returns:
         ``(y, mean, var, invstd)``: ``y`` shaped like ``x``; ``mean``, biased ``var`` and
@@ -146,7 +168,7 @@ def batch_norm_forward_train(
         mean = np.empty(C, x3.dtype)
         var = np.empty(C, x3.dtype)
         invstd = np.empty(C, x3.dtype)
-        _fwd_numba(x3, gam, bet, float(eps), y, mean, var, invstd)
+        _fwd_numba(x3, gam, bet, float(eps), bool(relu), y, mean, var, invstd)
         return y.reshape(x.shape), mean, var, invstd
     mean64 = x3.mean(axis=(0, 2), dtype=np.float64)
     centered = x3 - mean64.astype(x3.dtype)[:, None]
@@ -154,6 +176,8 @@ def batch_norm_forward_train(
     invstd64 = 1.0 / np.sqrt(var64 + eps)
     scale = (gam * invstd64).astype(x3.dtype)
     y = centered * scale[:, None] + bet[:, None]
+    if relu:
+        y[y < 0] = 0
     return (
         y.reshape(x.shape),
         mean64.astype(x3.dtype),
@@ -169,8 +193,11 @@ def batch_norm_forward_eval(
     gamma: np.ndarray | None = None,
     beta: np.ndarray | None = None,
     eps: float = 1e-5,
+    relu: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalise with fixed statistics: ``y = (x - running_mean) * invstd * gamma + beta``.
+
+    With ``relu``, ``y`` is ``max(y, 0)`` (one pass).
 
     Returns:
         ``(y, invstd)``; pass ``running_mean`` and ``invstd`` to ``batch_norm_backward`` with
@@ -187,9 +214,11 @@ def batch_norm_forward_eval(
     scale = gam * invstd
     if use_numba(x3):  # one threaded pass
         y = np.empty_like(x3)
-        _eval_numba(x3, mean, scale, bet, y)
+        _eval_numba(x3, mean, scale, bet, bool(relu), y)
         return y.reshape(x.shape), invstd
     y = (x3 - mean[:, None]) * scale[:, None] + bet[:, None]
+    if relu:
+        y[y < 0] = 0
     return y.reshape(x.shape), invstd
 
 
@@ -201,6 +230,7 @@ def batch_norm_backward(
     invstd: np.ndarray,
     training: bool = True,
     need_dx: bool = True,
+    relu_output: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of batch normalisation with respect to ``x``, ``gamma`` and ``beta``.
 
@@ -212,6 +242,8 @@ def batch_norm_backward(
         invstd: ``(C,)`` from the forward call.
         training: the statistics came from this batch (and so depend on ``x``).
         need_dx: compute ``dx``.
+        relu_output: for a forward call with ``relu=True``, its output ``y``: the gradient is
+            then taken as ``grad_y`` where ``y > 0`` and 0 elsewhere (through the ReLU).
 
     Returns:
         ``(dx, dgamma, dbeta)``: ``dx`` shaped like ``x`` (None unless ``need_dx``), the others
@@ -226,12 +258,22 @@ def batch_norm_backward(
     gam = _param(gamma, C, 1.0, x3.dtype, "gamma", where)
     mu = _param(mean, C, 0.0, x3.dtype, "mean", where)
     inv = _param(invstd, C, 1.0, x3.dtype, "invstd", where)
-    if use_numba(x3, g3):
+    masked = relu_output is not None
+    if masked and tuple(relu_output.shape) != tuple(x.shape):
+        raise ValueError(
+            f"{where}: relu_output {tuple(relu_output.shape)} must match x {tuple(x.shape)}."
+        )
+    y3 = np.ascontiguousarray(relu_output).reshape(N, C, S) if masked else None
+    if use_numba(x3, g3) and (y3 is None or y3.dtype == x3.dtype):
         dx = np.empty_like(x3) if need_dx else np.empty((0, 0, 0), x3.dtype)
         dgamma = np.empty(C, x3.dtype)
         dbeta = np.empty(C, x3.dtype)
-        _bwd_numba(g3, x3, gam, mu, inv, bool(training), bool(need_dx), dx, dgamma, dbeta)
+        ys = y3 if masked else np.empty((0, 0, 0), x3.dtype)
+        flags = (bool(training), bool(need_dx))
+        _bwd_numba(g3, x3, ys, masked, gam, mu, inv, *flags, dx, dgamma, dbeta)
         return (dx.reshape(x.shape) if need_dx else None), dgamma, dbeta
+    if masked:
+        g3 = np.where(y3 > 0, g3, 0).astype(x3.dtype, copy=False)
     xhat = (x3 - mu[:, None]) * inv[:, None]
     dbeta64 = g3.sum(axis=(0, 2), dtype=np.float64)
     dgamma64 = np.einsum("ncs,ncs->c", g3, xhat, dtype=np.float64)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import functional as F
 from .. import nn
 from ..nn.blocks import BasicBlock, Bottleneck, conv3x3
 from ..nn.conv_bn import conv_bn
@@ -107,7 +106,7 @@ class ResNet(nn.Module):
         nn.init.kaiming_normal_(self.conv1.weight, mode="fan_in", nonlinearity="relu")
 
     def forward(self, x: Tensor) -> Tensor:
-        x = F.relu(conv_bn(self.conv1, self.bn1, x))
+        x = conv_bn(self.conv1, self.bn1, x, relu=True)
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(self.flatten(self.pool(x)))
 

@@ -36,19 +36,24 @@ def foldable(conv: Module, bn: Module) -> bool:
     )
 
 
-def conv_bn(conv: Module, bn: Module, x: Tensor) -> Tensor:
-    """``bn(conv(x))``, as one convolution when the batch norm is a fixed affine map.
+def conv_bn(conv: Module, bn: Module, x: Tensor, relu: bool = False) -> Tensor:
+    """``bn(conv(x))`` (then ``relu`` if asked), as one convolution when the batch norm is fixed.
 
     Args:
         conv: a ``Conv2d`` (any other module is simply called).
         bn: the batch norm that follows it.
         x: the input of ``conv``.
+        relu: apply ReLU to the result; without hooks on ``bn`` it runs inside the batch norm's
+            pass (``_BatchNorm.normalize``).
 
     Returns:
-        The batch norm's output.
+        The batch norm's (or the ReLU's) output.
     """
     if not foldable(conv, bn):
-        return bn(conv(x))
+        if relu and isinstance(bn, _BatchNorm) and not _hooked(bn):
+            return bn.normalize(conv(x), relu=True)
+        out = bn(conv(x))
+        return F.relu(out) if relu else out
     conv._check_input(x)
     w = conv.weight.data
     dtype = w.dtype
@@ -63,7 +68,7 @@ def conv_bn(conv: Module, bn: Module, x: Tensor) -> Tensor:
     if bn.bias is not None:
         bias = bias + bn.bias.data
     folded = (w * scale.astype(dtype)[:, None, None, None]).astype(dtype, copy=False)
-    return F.conv2d(
+    out = F.conv2d(
         x,
         Tensor._make(folded),
         Tensor._make(bias.astype(dtype)),
@@ -72,3 +77,4 @@ def conv_bn(conv: Module, bn: Module, x: Tensor) -> Tensor:
         conv.dilation,
         conv.groups,
     )
+    return F.relu(out) if relu else out

@@ -96,6 +96,14 @@ class _BatchNorm(Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
+        return self.normalize(x)
+
+    def normalize(self, x: Tensor, relu: bool = False) -> Tensor:
+        """``forward``, optionally followed by a ReLU in the same pass (no hooks run).
+
+        ``bn.normalize(x, relu=True)`` equals ``relu(bn(x))`` with one pass over the activations
+        fewer each way; the ResNet blocks use it.
+        """
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -113,6 +121,7 @@ class _BatchNorm(Module):
             use_batch_stats,
             factor,
             self.eps,
+            relu,
         )
 
     def extra_repr(self) -> str:

@@ -136,3 +136,51 @@ def test_eval_mode_leaves_running_statistics_alone(backend):
 def test_batch_norm_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 3, 4)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_fused_relu_gradcheck(backend, shape, training):
+    C = shape[1]
+    x, w, b = _t(shape, 3, shift=3.0), _t((C,), 4), _t((C,), 5)
+    rm = cr.tensor(np.linspace(2, 4, C))
+    rv = cr.tensor(np.linspace(0.5, 2, C))
+
+    def fn(x, w, b):
+        return F.batch_norm(x, rm, rv, w, b, training=training, momentum=0.0, relu=True)
+
+    assert cr.gradcheck(fn, [x, w, b])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_fused_relu_equals_relu_after_batch_norm(backend, training, dtype):
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal((6, 4, 5, 5)) * 2 + 1
+    results = []
+    for fused in (False, True):
+        x = cr.tensor(data, dtype=dtype, requires_grad=True)
+        w = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype, requires_grad=True)
+        b = cr.tensor(np.linspace(-0.5, 0.5, 4), dtype=dtype, requires_grad=True)
+        rm = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype)
+        rv = cr.tensor(np.linspace(1.0, 4.0, 4), dtype=dtype)
+        if fused:
+            y = F.batch_norm(x, rm, rv, w, b, training=training, relu=True)
+        else:
+            y = F.relu(F.batch_norm(x, rm, rv, w, b, training=training))
+        (y * cr.tensor(rng.standard_normal(data.shape), dtype=dtype)).sum().backward()
+        rng = np.random.default_rng(7)  # the same upstream gradient on both passes
+        rng.standard_normal(data.shape)
+        results.append([y.numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy(), rm.numpy()])
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-12}
+    assert (results[1][0] >= 0).all() and (results[1][0] == 0).any()
+    for got, expected in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, expected, **tol)
+
+
+def test_batch_norm_fused_relu_keeps_nan(backend):
+    x = cr.zeros(4, 2, 3)
+    x.data[0, 0, 0] = np.nan
+    rm, rv = cr.zeros(2), cr.ones(2)
+    y = F.batch_norm(x, rm, rv, training=False, relu=True).numpy()
+    assert np.isnan(y[0, 0, 0]) and (y[1:] == 0).all()

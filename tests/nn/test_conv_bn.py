@@ -126,3 +126,27 @@ def test_resnet20_inference_folded_matches_unfolded_in_float32():
     with cr.no_grad():
         got = model(x).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_relu_option_equals_relu_after_the_pair_in_training_and_inference(grad):
+    conv, bn = _trained_pair()
+    x = cr.randn(3, 4, 9, 9, dtype="float64")
+    for train in (True, False):
+        conv.train(train)
+        bn.train(train)
+        with cr.enable_grad() if grad else cr.no_grad():
+            bn.momentum = 0.0  # leave the running statistics as they are between the calls
+            expected = cr.relu(bn(conv(x))).numpy()
+            got = conv_bn(conv, bn, x, relu=True).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_relu_option_runs_batch_norm_hooks():
+    conv, bn = _trained_pair()
+    bn.train()
+    seen = []
+    bn.register_forward_hook(lambda m, args, out: seen.append(float(out.numpy().min())))
+    y = conv_bn(conv, bn, cr.randn(2, 4, 9, 9, dtype="float64"), relu=True)
+    assert seen and seen[0] < 0  # the hook saw the batch norm's output, before the ReLU
+    assert float(y.numpy().min()) == 0.0

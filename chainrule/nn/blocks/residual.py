@@ -180,7 +180,7 @@ class BasicBlock(_ResidualBlock):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
-        out = F.relu(conv_bn(self.conv1, self.bn1, x))
+        out = conv_bn(self.conv1, self.bn1, x, relu=True)
         out = conv_bn(self.conv2, self.bn2, out)
         return self._add_shortcut(x, out)
 
@@ -242,8 +242,8 @@ class Bottleneck(_ResidualBlock):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
-        out = F.relu(conv_bn(self.conv1, self.bn1, x))
-        out = F.relu(conv_bn(self.conv2, self.bn2, out))
+        out = conv_bn(self.conv1, self.bn1, x, relu=True)
+        out = conv_bn(self.conv2, self.bn2, out, relu=True)
         out = conv_bn(self.conv3, self.bn3, out)
         return self._add_shortcut(x, out)
 
