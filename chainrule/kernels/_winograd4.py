@@ -134,63 +134,77 @@ def _input_loops(xp, Wp, th, tw, v, cst):  # pragma: no cover - numba
 
 def _output_loops(m, bias, n0, th, tw, y, cst):  # pragma: no cover - numba
     # m (36, Co, nb*th*tw) products; y (N, Co, Ho, Wo) receives A^T m A + bias, cropped.
+    # A few images' tiles at a time: both halves of A^T . A run along the tile index, where
+    # every operand is a contiguous row (vectorised; tile-by-tile loops of 2-4 tiles per image
+    # row measured 1.65x slower at 8x8), then each 4x4 result block is copied into place.
     two, four, eight = cst[0], cst[1], cst[3]
     _, Co, NT = m.shape
     T = th * tw
     nb = NT // T
     Ho, Wo = y.shape[2], y.shape[3]
-    f = np.empty((24, tw), dtype=m.dtype)  # f[6i + j, q]: row i of A^T m, column j
+    ib = max(1, 128 // T)  # images per chunk
+    f = np.empty((24, ib * T), dtype=m.dtype)  # f[6i + j]: row i of A^T m, column j
+    o = np.empty((16, ib * T), dtype=m.dtype)  # o[4i + j]: output (i, j) of each tile
     for co in range(Co):
         bv = bias[co]
-        for b in range(nb):
-            mc = m[:, co, b * T : (b + 1) * T]
-            out = y[n0 + b, co]
-            for a in range(th):
-                for j in range(6):
-                    for q in range(tw):
-                        t = a * tw + q
-                        m0 = mc[j, t]
-                        m1 = mc[6 + j, t]
-                        m2 = mc[12 + j, t]
-                        m3 = mc[18 + j, t]
-                        m4 = mc[24 + j, t]
-                        m5 = mc[30 + j, t]
-                        s12 = m1 + m2
-                        d12 = m1 - m2
-                        s34 = m3 + m4
-                        d34 = m3 - m4
-                        f[j, q] = m0 + s12 + s34
-                        f[6 + j, q] = d12 + two * d34
-                        f[12 + j, q] = s12 + four * s34
-                        f[18 + j, q] = d12 + eight * d34 + m5
-                for i in range(4):
-                    h = 4 * a + i
-                    if h < Ho:
-                        row = out[h]
-                        k = 6 * i
-                        for q in range(tw):
-                            m0 = f[k, q]
-                            m1 = f[k + 1, q]
-                            m2 = f[k + 2, q]
-                            m3 = f[k + 3, q]
-                            m4 = f[k + 4, q]
-                            m5 = f[k + 5, q]
-                            s12 = m1 + m2
-                            d12 = m1 - m2
-                            s34 = m3 + m4
-                            d34 = m3 - m4
-                            x = 4 * q
-                            if x + 3 < Wo:
-                                row[x] = m0 + s12 + s34 + bv
-                                row[x + 1] = d12 + two * d34 + bv
-                                row[x + 2] = s12 + four * s34 + bv
-                                row[x + 3] = d12 + eight * d34 + m5 + bv
-                            else:  # the last tile of a width that 4 does not divide
-                                row[x] = m0 + s12 + s34 + bv
-                                if x + 1 < Wo:
-                                    row[x + 1] = d12 + two * d34 + bv
-                                if x + 2 < Wo:
-                                    row[x + 2] = s12 + four * s34 + bv
+        for b0 in range(0, nb, ib):
+            b1 = min(nb, b0 + ib)
+            t0 = b0 * T
+            n = (b1 - b0) * T
+            for j in range(6):
+                r0 = m[j, co, t0 : t0 + n]
+                r1 = m[6 + j, co, t0 : t0 + n]
+                r2 = m[12 + j, co, t0 : t0 + n]
+                r3 = m[18 + j, co, t0 : t0 + n]
+                r4 = m[24 + j, co, t0 : t0 + n]
+                r5 = m[30 + j, co, t0 : t0 + n]
+                f0 = f[j]
+                f1 = f[6 + j]
+                f2 = f[12 + j]
+                f3 = f[18 + j]
+                for t in range(n):
+                    s12 = r1[t] + r2[t]
+                    d12 = r1[t] - r2[t]
+                    s34 = r3[t] + r4[t]
+                    d34 = r3[t] - r4[t]
+                    f0[t] = r0[t] + s12 + s34
+                    f1[t] = d12 + two * d34
+                    f2[t] = s12 + four * s34
+                    f3[t] = d12 + eight * d34 + r5[t]
+            for i in range(4):
+                k = 6 * i
+                g0 = f[k]
+                g1 = f[k + 1]
+                g2 = f[k + 2]
+                g3 = f[k + 3]
+                g4 = f[k + 4]
+                g5 = f[k + 5]
+                o0 = o[4 * i]
+                o1 = o[4 * i + 1]
+                o2 = o[4 * i + 2]
+                o3 = o[4 * i + 3]
+                for t in range(n):
+                    s12 = g1[t] + g2[t]
+                    d12 = g1[t] - g2[t]
+                    s34 = g3[t] + g4[t]
+                    d34 = g3[t] - g4[t]
+                    o0[t] = g0[t] + s12 + s34 + bv
+                    o1[t] = d12 + two * d34 + bv
+                    o2[t] = s12 + four * s34 + bv
+                    o3[t] = d12 + eight * d34 + g5[t] + bv
+            for b in range(b0, b1):
+                out = y[n0 + b, co]
+                base = (b - b0) * T
+                for a in range(th):
+                    for i in range(4):
+                        h = 4 * a + i
+                        if h < Ho:
+                            row = out[h]
+                            for q in range(tw):
+                                t = base + a * tw + q
+                                x = 4 * q
+                                for c in range(min(4, Wo - x)):
+                                    row[x + c] = o[4 * i + c, t]
 
 
 def _grad_loops(g, n0, th, tw, gt, db, cst):  # pragma: no cover - numba
