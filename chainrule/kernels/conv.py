@@ -43,16 +43,17 @@ WIDE_ROWS = True
 WIDE_MAX_WASTE = 1.15
 # 3x3 stride-1 undilated convolutions whose input and output channels per group both reach
 # WINOGRAD_MIN_CHANNELS run all three passes by Winograd (measured per core: F(2x2) was 10-20%
-# faster than im2col at 32 and 64 channels and slower at 16; at 16 channels and 32x32 F(4x4) is
-# still slower than the wide rows: forward 19.0 against 13.9 ms, weight gradient 18.0 against
-# 17.6); the input gradient only when the input is not much larger than the output, i.e.
-# 'same'-like padding.
+# faster than im2col at 32 and 64 channels and slower at 16); the input gradient only when the
+# input is not much larger than the output, i.e. 'same'-like padding. The weight gradient runs
+# by F(3x3, 4x4) from WINOGRAD4_DW_MIN_CHANNELS (16-16 @32x32, per core: forward by F(4x4)
+# 14.0 ms against 13.5 by the wide rows, weight gradient 12.7 against 16.0).
 WINOGRAD_MIN_CHANNELS = 32
+WINOGRAD4_DW_MIN_CHANNELS = 16
 # F(4x4, 3x3) replaces F(2x2, 3x3) when its 4x4 tiles need at most WINOGRAD4_MAX_WORK times
 # the GEMM multiplies of F(2x2)'s 2x2 tiles (both pad the output to whole tiles). Measured per
-# core, forward / weight gradient, F(4x4) against F(2x2), ms: 32-32 @16x16 11.5/10.0 against
-# 12.2/12.1, 64-64 @8x8 9.5/7.3 against 10.1/10.7, 32-64 @24x24 18.0/15.8 against 19.2/19.7
-# (all at ratio 0.5625, the value for any size that 4 divides).
+# core, forward / weight gradient, F(4x4) against F(2x2), ms: 32-32 @16x16 8.7/7.5 against
+# 10.8/11.0, 64-64 @8x8 6.7/5.7 against 9.1/9.5, 32-64 @24x24 16.0/13.3 against 17.6/18.3 (all
+# at ratio 0.5625, the value for any size that 4 divides; the threshold between is not measured).
 WINOGRAD4_MAX_WORK = 0.85
 
 
@@ -139,6 +140,18 @@ def _winograd_pays(kh: int, kw: int, st: Pair, dl: Pair, c_in: int, c_out: int) 
     """Whether a convolution with these per-group channel counts should run by Winograd."""
     square = kh == kw == 3 and st == (1, 1) and dl == (1, 1)
     return square and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS
+
+
+def _winograd_dw_tile(
+    kh: int, kw: int, st: Pair, dl: Pair, c_in: int, c_out: int, Ho: int, Wo: int
+) -> int:
+    """Output tile (4 or 2) of the Winograd weight gradient that pays here, 0 if none does."""
+    if _winograd_pays(kh, kw, st, dl, c_in, c_out):
+        return 4 if _four_by_four(Ho, Wo) else 2
+    square = kh == kw == 3 and st == (1, 1) and dl == (1, 1)
+    if square and min(c_in, c_out) >= WINOGRAD4_DW_MIN_CHANNELS and _four_by_four(Ho, Wo):
+        return 4
+    return 0
 
 
 def _four_by_four(Ho: int, Wo: int) -> bool:
@@ -238,16 +251,17 @@ def conv2d_backward(
             db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
     else:
         # each gradient takes its faster path; both general ones share one pass
-        wino_dw = need_dw and _winograd_pays(kh, kw, st, dl, Cg, Co // groups)
+        dw_tile = _winograd_dw_tile(kh, kw, st, dl, Cg, Co // groups, Ho, Wo) if need_dw else 0
+        wino_dw = dw_tile > 0
         wide_dw = need_dw and not wino_dw and st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo)
         wide_dx = need_dx and st == (1, 1) and min(back_pad) >= 0
         wide_dx = wide_dx and _wide_pays(H * (W + back_pad[2] + back_pad[3]), Ho * Wo)
         wino_dx = need_dx and min(back_pad) >= 0 and H * W <= WIDE_MAX_WASTE * Ho * Wo
         wino_dx = wino_dx and _winograd_pays(kh, kw, st, dl, Co // groups, Cg)
         wide_dx = wide_dx and not wino_dx
-        if wino_dw and _four_by_four(Ho, Wo):
+        if dw_tile == 4:
             winograd4_conv_dw(g, x, dw.reshape(w.shape), db, pd)
-        elif wino_dw:
+        elif dw_tile == 2:
             winograd_conv_dw(g, x, dw.reshape(w.shape), db, pd)
         if wide_dw:
             wide_conv_dw(g, x, dw, db, pd, dl, kh, kw)

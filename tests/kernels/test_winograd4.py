@@ -175,6 +175,24 @@ def test_small_outputs_keep_two_by_two_tiles(monkeypatch, rng):
     )
 
 
+def test_sixteen_channels_take_winograd4_for_the_weight_gradient_only(monkeypatch, rng):
+    conv = importlib.import_module("chainrule.kernels.conv")
+    calls = []
+    for name in ("winograd4_conv", "winograd4_conv_dw", "wide_conv", "wide_conv_dw"):
+        original = getattr(conv, name)
+        monkeypatch.setattr(
+            conv, name, lambda *a, _f=original, _n=name: (calls.append(_n), _f(*a))[1]
+        )
+    x = rng.standard_normal((2, 16, 7, 30)).astype(np.float32)  # wide enough for wide rows
+    w = (rng.standard_normal((16, 16, 3, 3)) * 0.1).astype(np.float32)
+    y = conv2d_forward(x, w, None, 1, 1)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dw, _ = conv2d_backward(gy, x, w, 1, 1)
+    assert calls == ["wide_conv", "winograd4_conv_dw", "wide_conv"]
+    expected = _direct_dw(gy.astype(np.float64), x.astype(np.float64), (1, 1, 1, 1), 1, 16)
+    np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
 @pytest.mark.parametrize("C,H", [(32, 16), (64, 8)])
 def test_float32_error_at_resnet_sizes(rng, C, H):
     # the ResNet-20 stages in float32, against float64 direct correlation of the same (rounded)
