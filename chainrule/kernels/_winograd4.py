@@ -30,6 +30,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._parallel import map_slabs, scratch
+from chainrule.kernels._winograd import serial_matmul
 from chainrule.kernels.im2col import pad_planes
 
 __all__ = ["winograd4_conv", "winograd4_conv_dw", "winograd4_weights", "BT4", "G4", "AT4"]
@@ -353,7 +354,7 @@ def _skewed(name: str, rows: int, cols: int, dt: np.dtype) -> np.ndarray:
 def winograd4_weights(w: np.ndarray, groups: int) -> np.ndarray:
     """Transformed kernels ``U = G g G^T`` as ``(36, groups, C_out/groups, C/groups)``."""
     Co, Cg = w.shape[:2]
-    u = _GG @ w.reshape(Co * Cg, 9).astype(np.float64).T  # (36, Co*Cg), in float64
+    u = serial_matmul(_GG, w.reshape(Co * Cg, 9).astype(np.float64).T)  # (36, Co*Cg), float64
     return np.ascontiguousarray(u.reshape(36, groups, Co // groups, Cg).astype(w.dtype))
 
 
@@ -438,4 +439,4 @@ def winograd4_conv_dw(
     for _, db_part in parts:
         db += db_part
     m = total.reshape(36, Co * Cg).astype(np.float64)
-    dw[...] = (_GG.T @ m).T.reshape(Co, Cg, 3, 3)  # G^T M G for every channel pair
+    dw[...] = serial_matmul(_GG.T, m).T.reshape(Co, Cg, 3, 3)  # G^T M G for every channel pair
