@@ -11,8 +11,8 @@ from ..autograd import Context, Function
 from ..tensor import Tensor
 
 __all__ = [
-    "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "softmax", "log_softmax",
-    "heaviside",
+    "sigmoid", "tanh", "relu", "add_relu", "leaky_relu", "softplus", "elu", "gelu", "softmax",
+    "log_softmax", "heaviside",
 ]  # fmt: skip
 
 
@@ -77,6 +77,28 @@ class ReLU(Function):
         if ctx.xp is np:
             return _pointwise().relu_backward(grad, y)
         return ctx.xp.where(y > 0, grad, 0).astype(grad.dtype, copy=False)
+
+
+class AddReLU(Function):
+    """z = max(x + y, 0) in one pass; dz/dx = dz/dy = 1 where z > 0."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        if type(x) is np.ndarray and type(y) is np.ndarray:
+            z = _pointwise().add_relu(x, y)
+        else:  # Python numbers keep NumPy's weak-scalar dtype rules
+            z = ctx.xp.maximum(x + y, 0)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        (z,) = ctx.saved
+        if ctx.xp is np:
+            g = _pointwise().relu_backward(grad, z)
+        else:
+            g = ctx.xp.where(z > 0, grad, 0).astype(grad.dtype, copy=False)
+        return g, g
 
 
 class LeakyReLU(Function):
@@ -225,6 +247,11 @@ def tanh(x: Tensor) -> Tensor:
 def relu(x: Tensor) -> Tensor:
     """Rectified linear unit ``max(x, 0)``."""
     return ReLU.apply(x)
+
+
+def add_relu(x: Tensor, y: Tensor) -> Tensor:
+    """``relu(x + y)`` in one pass over the arrays (how a residual block ends); broadcasts."""
+    return AddReLU.apply(x, y)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:

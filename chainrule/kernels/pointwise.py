@@ -1,4 +1,4 @@
-"""Element-wise passes over large arrays on every kernel thread: ReLU both ways, and a sum.
+"""Element-wise passes over large arrays on every kernel thread: ReLU both ways, sum, ReLU of sum.
 
 NumPy runs ``maximum``, ``where`` and ``+`` on one core; between two convolutions that use both
 cores, the ReLUs, the residual sums and the gradient sums of a ResNet step then leave one core idle
@@ -20,7 +20,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import SERIAL_BELOW, jit, prange, use_numba
 
-__all__ = ["relu_forward", "relu_backward", "add_same_shape"]
+__all__ = ["relu_forward", "relu_backward", "add_same_shape", "add_relu"]
 
 
 def _relu_loops(x, y):  # pragma: no cover - numba
@@ -39,7 +39,14 @@ def _add_loops(a, b, out):  # pragma: no cover - numba
         out[i] = a[i] + b[i]
 
 
+def _add_relu_loops(a, b, out):  # pragma: no cover - numba
+    for i in prange(a.size):
+        v = a[i] + b[i]
+        out[i] = 0.0 if v < 0 else v
+
+
 _relu_numba = jit(_relu_loops)
+_add_relu_numba = jit(_add_relu_loops)
 _relu_grad_numba = jit(_relu_grad_loops)
 _add_numba = jit(_add_loops)
 
@@ -84,3 +91,14 @@ def add_same_shape(a: Any, b: Any) -> Any:
         return out
     return a + b
 
+
+
+def add_relu(a: Any, b: Any) -> Any:
+    """``max(a + b, 0)`` as a new array; one threaded pass when both are alike."""
+    if _flat_twins(a, b):
+        out = np.empty_like(a)
+        _add_relu_numba(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
+    out = np.add(a, b)
+    out[out < 0] = 0
+    return out

@@ -195,3 +195,28 @@ def test_gelu_without_scipy_matches_torch(monkeypatch):
             atol=1e-14,
             kwargs={"approximate": approximate},
         )
+
+
+@pytest.mark.parametrize(
+    "shapes", [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (3, 1)), ((40, 30, 30), (40, 30, 30))]
+)
+def test_add_relu_equals_relu_of_sum_with_gradients(shapes):
+    rng = np.random.default_rng(3)
+    a = cr.tensor(rng.standard_normal(shapes[0]), dtype="float64", requires_grad=True)
+    b = cr.tensor(rng.standard_normal(shapes[1]), dtype="float64", requires_grad=True)
+    assert gradcheck(F.add_relu, [a, b]) if a.numel() < 100 else True
+    up = cr.tensor(rng.standard_normal(shapes[0]), dtype="float64")
+    (F.add_relu(a, b) * up).sum().backward()
+    ga, gb = a.grad.numpy(), b.grad.numpy()
+    a.grad = b.grad = None
+    (F.relu(a + b) * up).sum().backward()
+    np.testing.assert_array_equal(F.add_relu(a, b).numpy(), F.relu(a + b).numpy())
+    np.testing.assert_allclose(ga, a.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gb, b.grad.numpy(), rtol=1e-12)
+
+
+def test_add_relu_keeps_the_dtype_with_a_python_number():
+    x = cr.tensor([-1.0, 0.5, 2.0], dtype="float32")
+    y = F.add_relu(x, 0.25)
+    assert y.dtype == x.dtype
+    np.testing.assert_array_equal(y.numpy(), np.array([0.0, 0.75, 2.25], np.float32))

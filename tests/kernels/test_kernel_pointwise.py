@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from chainrule.kernels._dispatch import SERIAL_BELOW
-from chainrule.kernels.pointwise import add_same_shape, relu_backward, relu_forward
+from chainrule.kernels.pointwise import add_relu, add_same_shape, relu_backward, relu_forward
 
 # one size below the threaded threshold, one above it (and not a multiple of anything nice)
 SIZES = [(3, 5, 7), (2, 3, SERIAL_BELOW // 6 + 37)]
@@ -63,3 +63,15 @@ def test_non_contiguous_and_broadcast_operands_take_numpy(backend, rng):
     np.testing.assert_array_equal(add_same_shape(view, row), view + row)
     mixed = view.astype(np.float64)
     np.testing.assert_array_equal(add_same_shape(np.ascontiguousarray(view), mixed), view + mixed)
+
+
+@pytest.mark.parametrize("shape", SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_relu_matches_numpy(backend, rng, shape, dtype):
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    a.flat[0] = np.nan
+    out = add_relu(a, b)
+    assert out.dtype == dtype and np.isnan(out.flat[0])
+    np.testing.assert_array_equal(out, np.maximum(a + b, 0))
+    np.testing.assert_array_equal(add_relu(a, b[..., :1]), np.maximum(a + b[..., :1], 0))

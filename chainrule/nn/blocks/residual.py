@@ -126,7 +126,7 @@ class _ResidualBlock(Module):
 
     def _add_shortcut(self, x: Tensor, out: Tensor) -> Tensor:
         if self.residual:
-            out = out + (x if self.shortcut is None else self.shortcut(x))
+            return F.add_relu(out, x if self.shortcut is None else self.shortcut(x))
         return F.relu(out)
 
 
