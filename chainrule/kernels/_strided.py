@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, prange, use_numba
+from chainrule.kernels._gemm import matmul_nt
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import col2im_chunk, im2col_chunk, slab_images
 
@@ -147,7 +148,8 @@ def strided_conv_backward(
         dw_part = None
         if dw is not None:
             im2col_chunk(x, n0, m, kh, kw, st, pad, dl, cols.reshape(K, m, Ho, Wo))
-            dw_part = np.matmul(gt, cols.reshape(groups, Kg, m * P).transpose(0, 2, 1))
+            c3 = cols.reshape(groups, Kg, m * P)
+            dw_part = np.stack([matmul_nt(gt[i], c3[i]) for i in range(groups)])
         if dx is not None:
             dcols = cols.reshape(groups, Kg, m * P)
             np.matmul(wgT, gt, out=dcols)

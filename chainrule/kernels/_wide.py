@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, prange, use_numba
+from chainrule.kernels._gemm import matmul_nt
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import pad_planes, plane_length, slab_images
 
@@ -202,8 +203,8 @@ def wide_conv_dw(
         pad_planes(x, n0, pad[0], pad[2], Wp, xp)
         cols = scratch("wide.cols", K * m * Lo, dt).reshape(K, m, Lo)
         _wide_cols(xp, kh, kw, dl, Wp, cols)
-        cols_t = cols.reshape(groups, Kg, m * Lo).transpose(0, 2, 1)
-        return np.matmul(gw.reshape(groups, Cog, m * Lo), cols_t), db_part
+        g3, c3 = gw.reshape(groups, Cog, m * Lo), cols.reshape(groups, Kg, m * Lo)
+        return np.stack([matmul_nt(g3[i], c3[i]) for i in range(groups)]), db_part
 
     parts = map_slabs(slab, N, slab_images(N, K, Lo, dt.itemsize), use_numba(x))
     dw[...] = parts[0][0]
