@@ -20,7 +20,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import SERIAL_BELOW, jit, prange, use_numba
 
-__all__ = ["relu_forward", "relu_backward", "add_same_shape", "add_relu"]
+__all__ = ["relu_forward", "relu_inplace", "relu_backward", "add_same_shape", "add_relu"]
 
 
 def _relu_loops(x, y):  # pragma: no cover - numba
@@ -74,6 +74,16 @@ def relu_forward(x: Any) -> Any:
     return np.maximum(x, 0)
 
 
+def relu_inplace(x: np.ndarray) -> np.ndarray:
+    """``x = max(x, 0)`` in place, for arrays nothing else holds (inference); returns ``x``."""
+    if _flat_twins(x):
+        flat = x.reshape(-1)
+        _relu_numba(flat, flat)
+    else:
+        np.maximum(x, 0, out=x)  # NaN stays NaN
+    return x
+
+
 def relu_backward(grad: Any, y: Any) -> Any:
     """Gradient of ReLU from its output ``y``: ``grad`` where ``y > 0``, else 0."""
     if _flat_twins(grad, y):
@@ -90,7 +100,6 @@ def add_same_shape(a: Any, b: Any) -> Any:
         _add_numba(a.reshape(-1), b.reshape(-1), out.reshape(-1))
         return out
     return a + b
-
 
 
 def add_relu(a: Any, b: Any) -> Any:

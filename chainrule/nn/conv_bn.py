@@ -11,6 +11,8 @@ result differs from the two-step one by float rounding only.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import functional as F
 from ..autograd import is_grad_enabled
 from ..tensor import Tensor
@@ -77,4 +79,9 @@ def conv_bn(conv: Module, bn: Module, x: Tensor, relu: bool = False) -> Tensor:
         conv.dilation,
         conv.groups,
     )
+    if relu and type(out.data) is np.ndarray and out.data.flags.writeable:
+        from ..kernels.pointwise import relu_inplace  # loads numba on first use
+
+        relu_inplace(out.data)  # a fresh array, under no_grad: nothing else sees it
+        return out
     return F.relu(out) if relu else out

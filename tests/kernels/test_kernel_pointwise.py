@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from chainrule.kernels._dispatch import SERIAL_BELOW
-from chainrule.kernels.pointwise import add_relu, add_same_shape, relu_backward, relu_forward
+from chainrule.kernels.pointwise import (
+    add_relu,
+    add_same_shape,
+    relu_backward,
+    relu_forward,
+    relu_inplace,
+)
 
 # one size below the threaded threshold, one above it (and not a multiple of anything nice)
 SIZES = [(3, 5, 7), (2, 3, SERIAL_BELOW // 6 + 37)]
@@ -75,3 +81,16 @@ def test_add_relu_matches_numpy(backend, rng, shape, dtype):
     assert out.dtype == dtype and np.isnan(out.flat[0])
     np.testing.assert_array_equal(out, np.maximum(a + b, 0))
     np.testing.assert_array_equal(add_relu(a, b[..., :1]), np.maximum(a + b[..., :1], 0))
+
+
+@pytest.mark.parametrize("shape", SIZES)
+def test_relu_inplace_overwrites_its_argument(backend, rng, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.flat[0] = np.nan
+    expected = np.maximum(x, 0)
+    assert relu_inplace(x) is x
+    np.testing.assert_array_equal(x, expected)
+    view = rng.standard_normal((4, 2 * SERIAL_BELOW)).astype(np.float32)[:, ::2]
+    expected = np.maximum(view, 0)
+    relu_inplace(view)
+    np.testing.assert_array_equal(view, expected)
