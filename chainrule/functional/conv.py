@@ -166,18 +166,23 @@ class Conv2d(Function):
         dilation: Pair = (1, 1),
         groups: int = 1,
         flip: bool = False,
+        relu: bool = False,
     ) -> Any:
         w = weight[:, :, ::-1, ::-1] if flip else weight
-        y = _kernels().conv2d_forward(x, w, bias, stride, padding, dilation, groups)
+        y = _kernels().conv2d_forward(x, w, bias, stride, padding, dilation, groups, relu)
         if any(ctx.needs_input_grad):
-            ctx.save_for_backward(x, w)
+            ctx.save_for_backward(x, w, y if relu else None)
         ctx.args = (stride, padding, dilation, groups)
         ctx.flip = flip
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
-        x, w = ctx.saved
+        x, w, relu_output = ctx.saved
+        if relu_output is not None:  # through the fused ReLU first
+            from ..kernels.pointwise import relu_backward
+
+            grad = relu_backward(grad, relu_output)
         need = ctx.needs_input_grad
         dx, dw, db = _kernels().conv2d_backward(grad, x, w, *ctx.args, need[0], need[1], need[2])
         if dw is not None and ctx.flip:
@@ -274,6 +279,7 @@ def conv2d(
     dilation: int | tuple[int, int] = 1,
     groups: int = 1,
     flip_kernel: bool = False,
+    relu: bool = False,
 ) -> Tensor:
     """2-D cross-correlation (what frameworks call convolution) of an NCHW batch.
 
@@ -288,6 +294,8 @@ def conv2d(
         groups: split the channels into this many independent groups (both channel counts must
             be divisible by it).
         flip_kernel: rotate the kernel by 180 degrees first, giving the true convolution.
+        relu: return ``relu`` of the result, applied slab by slab inside the kernel (one pass
+            over the output fewer than ``relu(conv2d(...))``, which it equals).
 
     Returns:
         ``(N, C_out, H_out, W_out)`` with ``H_out = (H + pt + pb - dh*(kh-1) - 1) // sh + 1``.
@@ -320,6 +328,7 @@ def conv2d(
         dilation=dl,
         groups=int(groups),
         flip=bool(flip_kernel),
+        relu=bool(relu),
     )
     return y.reshape(y.shape[1:]) if unbatched else y
 

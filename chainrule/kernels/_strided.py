@@ -14,6 +14,7 @@ from chainrule.kernels._dispatch import jit_serial, prange, use_numba
 from chainrule.kernels._gemm import matmul_nt
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import col2im_chunk, im2col_chunk, slab_images
+from chainrule.kernels.pointwise import relu_images
 
 __all__ = ["strided_conv", "strided_conv_backward"]
 
@@ -79,10 +80,12 @@ def strided_conv(
     kh: int,
     kw: int,
     out: np.ndarray,
+    relu: bool = False,
 ) -> None:
     """Convolution of ``x`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo), any stride.
 
     ``wg`` is the weight as ``(groups, C_out/groups, C/groups*kh*kw)``; arrays C-contiguous.
+    ``relu`` applies ReLU to each slab of the output as it is written.
     """
     N, C = x.shape[:2]
     groups, Cog, Kg = wg.shape
@@ -98,6 +101,8 @@ def strided_conv(
         tmp = scratch("strided.out", Co * m * P, dt).reshape(groups, Cog, m * P)
         np.matmul(wg, cols.reshape(groups, Kg, m * P), out=tmp)
         _scatter(tmp.reshape(Co, m, P), bias, n0, y)
+        if relu:
+            relu_images(out, n0, m)
 
     map_slabs(slab, N, slab_images(N, K, P, dt.itemsize), use_numba(x))
 

@@ -19,6 +19,7 @@ from chainrule.kernels._dispatch import jit_serial, prange, use_numba
 from chainrule.kernels._gemm import matmul_nt
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import pad_planes, plane_length, slab_images
+from chainrule.kernels.pointwise import relu_images
 
 __all__ = ["wide_conv", "wide_conv_dw"]
 
@@ -132,6 +133,7 @@ def wide_conv(
     kh: int,
     kw: int,
     out: np.ndarray,
+    relu: bool = False,
 ) -> None:
     """Stride-1 convolution of ``src`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo).
 
@@ -144,6 +146,7 @@ def wide_conv(
         kh: kernel height.
         kw: kernel width.
         out: the output, overwritten.
+        relu: apply ReLU to each slab of the output as it is written.
     """
     N, C = src.shape[:2]
     groups, Cog, Kg = wg.shape
@@ -161,6 +164,8 @@ def wide_conv(
         tmp = scratch("wide.out", Co * m * Lo, dt).reshape(groups, Cog, m * Lo)
         np.matmul(wg, cols.reshape(groups, Kg, m * Lo), out=tmp)
         _unwiden(tmp.reshape(Co, m, Lo), bias, n0, Wp, out)
+        if relu:
+            relu_images(out, n0, m)
 
     map_slabs(slab, N, slab_images(N, K, Lo, dt.itemsize), use_numba(src))
 

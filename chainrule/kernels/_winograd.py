@@ -23,6 +23,7 @@ import numpy as np
 from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import pad_planes
+from chainrule.kernels.pointwise import relu_images
 
 __all__ = ["winograd_conv", "winograd_conv_dw", "winograd_weights", "serial_matmul"]
 
@@ -212,7 +213,12 @@ def winograd_weights(w: np.ndarray, groups: int) -> np.ndarray:
 
 
 def winograd_conv(
-    src: np.ndarray, u: np.ndarray, bias: np.ndarray, pad: Pad4, out: np.ndarray
+    src: np.ndarray,
+    u: np.ndarray,
+    bias: np.ndarray,
+    pad: Pad4,
+    out: np.ndarray,
+    relu: bool = False,
 ) -> None:
     """3x3 stride-1 convolution of ``src`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo).
 
@@ -222,6 +228,7 @@ def winograd_conv(
         bias: ``(C_out,)``.
         pad: (top, bottom, left, right).
         out: the output, overwritten.
+        relu: apply ReLU to each slab of the output as it is written.
     """
     N, C, H, W = src.shape
     _, groups, Cog, Cg = u.shape
@@ -251,6 +258,8 @@ def winograd_conv(
             _output_numba(prod, bias, n0, th, tw, out)
         else:
             _output_numpy(prod, bias, n0, th, tw, out)
+        if relu:
+            relu_images(out, n0, m_)
 
     map_slabs(slab, N, nb, numba_path)
 

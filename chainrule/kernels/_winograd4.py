@@ -34,6 +34,7 @@ from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels._winograd import serial_matmul
 from chainrule.kernels.im2col import pad_planes
+from chainrule.kernels.pointwise import relu_images
 
 __all__ = ["winograd4_conv", "winograd4_conv_dw", "winograd4_weights", "BT4", "G4", "AT4"]
 
@@ -358,7 +359,12 @@ def winograd4_weights(w: np.ndarray, groups: int) -> np.ndarray:
 
 
 def winograd4_conv(
-    src: np.ndarray, u: np.ndarray, bias: np.ndarray, pad: Pad4, out: np.ndarray
+    src: np.ndarray,
+    u: np.ndarray,
+    bias: np.ndarray,
+    pad: Pad4,
+    out: np.ndarray,
+    relu: bool = False,
 ) -> None:
     """3x3 stride-1 convolution of ``src`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo).
 
@@ -368,6 +374,7 @@ def winograd4_conv(
         bias: ``(C_out,)``.
         pad: (top, bottom, left, right).
         out: the output, overwritten.
+        relu: apply ReLU to each slab of the output as it is written.
     """
     N, C, H, W = src.shape
     _, groups, Cog, Cg = u.shape
@@ -391,6 +398,8 @@ def winograd4_conv(
             _output_numba(prod, bias, n0, th, tw, out, _constants(dt))
         else:
             _output_numpy(prod, bias, n0, th, tw, out)
+        if relu:
+            relu_images(out, n0, m_)
 
     map_slabs(slab, N, nb, numba_path)
 

@@ -30,6 +30,7 @@ from chainrule.kernels._wide import wide_conv, wide_conv_dw
 from chainrule.kernels._winograd import winograd_conv, winograd_conv_dw, winograd_weights
 from chainrule.kernels._winograd4 import winograd4_conv, winograd4_conv_dw, winograd4_weights
 from chainrule.kernels.im2col import conv_geometry
+from chainrule.kernels.pointwise import relu_inplace
 
 Pair = tuple[int, int]
 Pad4 = tuple[int, int, int, int]
@@ -87,6 +88,7 @@ def conv2d_forward(
     padding: Any = 0,
     dilation: Any = 1,
     groups: int = 1,
+    relu: bool = False,
 ) -> np.ndarray:
     """2-D cross-correlation ``y[n, o] = b[o] + sum_{c,i,j} w[o, c, i, j] x[n, c, s*h + d*i, ...]``.
 
@@ -98,6 +100,8 @@ def conv2d_forward(
         padding: int, (ph, pw) or (top, bottom, left, right) zeros; 'same' is the caller's job.
         dilation: int or (dh, dw).
         groups: number of channel groups; both channel counts must be divisible by it.
+        relu: return ``max(y, 0)``, applied by each slab worker to the slab it has just written
+            (while it is in cache) instead of in a pass of its own.
 
     Returns:
         ``y`` of shape ``(N, C_out, Ho, Wo)`` in the dtype of ``x``.
@@ -117,12 +121,14 @@ def conv2d_forward(
         x4 = x.reshape(N, groups, C // groups, H * W)
         np.matmul(wg, x4, out=y.reshape(N, groups, Co // groups, H * W))
         y += bias[:, None, None]
+        if relu:
+            relu_inplace(y)
     elif _winograd_pays(kh, kw, st, dl, Cg, Co // groups):
-        _winograd(x, w, groups, bias, pd, y)
+        _winograd(x, w, groups, bias, pd, y, relu)
     elif st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo):
-        wide_conv(x, wg, bias, pd, dl, kh, kw, y)
+        wide_conv(x, wg, bias, pd, dl, kh, kw, y, relu)
     else:
-        strided_conv(x, wg, bias, st, pd, dl, kh, kw, y)
+        strided_conv(x, wg, bias, st, pd, dl, kh, kw, y, relu)
     return y
 
 
@@ -162,13 +168,19 @@ def _four_by_four(Ho: int, Wo: int) -> bool:
 
 
 def _winograd(
-    src: np.ndarray, w: np.ndarray, groups: int, bias: np.ndarray, pad: Pad4, out: np.ndarray
+    src: np.ndarray,
+    w: np.ndarray,
+    groups: int,
+    bias: np.ndarray,
+    pad: Pad4,
+    out: np.ndarray,
+    relu: bool = False,
 ) -> None:
     """The Winograd convolution of ``src`` by ``w`` (3x3) into ``out``, with the tile that pays."""
     if _four_by_four(out.shape[2], out.shape[3]):
-        winograd4_conv(src, winograd4_weights(w, groups), bias, pad, out)
+        winograd4_conv(src, winograd4_weights(w, groups), bias, pad, out, relu)
     else:
-        winograd_conv(src, winograd_weights(w, groups), bias, pad, out)
+        winograd_conv(src, winograd_weights(w, groups), bias, pad, out, relu)
 
 
 def _flipped_transposed(w: np.ndarray, groups: int) -> np.ndarray:

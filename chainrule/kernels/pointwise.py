@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels._dispatch import SERIAL_BELOW, jit, prange, use_numba
+from chainrule.kernels._dispatch import SERIAL_BELOW, jit, jit_serial, prange, use_numba
 
-__all__ = ["relu_forward", "relu_inplace", "relu_backward", "add_same_shape", "add_relu"]
+__all__ = [
+    "relu_forward", "relu_inplace", "relu_images", "relu_backward", "add_same_shape", "add_relu",
+]  # fmt: skip
 
 
 def _relu_loops(x, y):  # pragma: no cover - numba
@@ -46,6 +48,7 @@ def _add_relu_loops(a, b, out):  # pragma: no cover - numba
 
 
 _relu_numba = jit(_relu_loops)
+_relu_serial = jit_serial(_relu_loops)  # for the convolution slab workers (one core each)
 _add_relu_numba = jit(_add_relu_loops)
 _relu_grad_numba = jit(_relu_grad_loops)
 _add_numba = jit(_add_loops)
@@ -82,6 +85,18 @@ def relu_inplace(x: np.ndarray) -> np.ndarray:
     else:
         np.maximum(x, 0, out=x)  # NaN stays NaN
     return x
+
+
+def relu_images(out: np.ndarray, n0: int, m: int) -> None:
+    """ReLU in place on images ``n0 .. n0+m-1`` of a C-contiguous batch, on the calling thread.
+
+    A convolution's slab worker calls it on the slab it has just written, while it is in cache.
+    """
+    block = out.reshape(out.shape[0], -1)[n0 : n0 + m].reshape(-1)
+    if use_numba(block):
+        _relu_serial(block, block)
+    else:
+        np.maximum(block, 0, out=block)
 
 
 def relu_backward(grad: Any, y: Any) -> Any:

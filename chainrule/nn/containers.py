@@ -6,8 +6,7 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ..autograd import is_grad_enabled
-from .conv_bn import conv_bn, foldable
+from .conv_bn import run_fused
 from .module import Module
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
@@ -136,20 +135,18 @@ class Sequential(_Indexed):
         return Sequential(*self, *other)
 
     def forward(self, x: Any) -> Any:
+        # Conv2d [+ BatchNorm] [+ ReLU] runs fused (nn/conv_bn.py): the ReLU inside the kernels,
+        # the batch norm folded into the convolution in inference
         modules = list(self._modules.values())
-        if self.training or is_grad_enabled():
-            for module in modules:
-                x = module(x)
-            return x
-        # inference: a Conv2d followed by a batch norm runs as one folded convolution
         i = 0
         while i < len(modules):
-            if i + 1 < len(modules) and foldable(modules[i], modules[i + 1]):
-                x = conv_bn(modules[i], modules[i + 1], x)
-                i += 2
-            else:
+            fused = run_fused(modules, i, x)
+            if fused is None:
                 x = modules[i](x)
                 i += 1
+            else:
+                x, used = fused
+                i += used
         return x
 
 

@@ -1,4 +1,4 @@
-"""``bn(conv(x))`` with the batch norm folded into the convolution when it is a fixed affine map.
+"""Fused Conv2d + BatchNorm + ReLU: the batch norm folded into the convolution when it is fixed.
 
 In evaluation mode a batch norm computes ``y = (z - mean) * s + beta`` with the constant per-channel
 scale ``s = gamma / sqrt(var + eps)``; after a convolution ``z = w * x + b`` that is the convolution
@@ -7,20 +7,26 @@ with weight ``w * s`` and bias ``(b - mean) * s + beta``. Folding saves one pass
 both layers in eval mode, gradients not being recorded, the batch norm using running statistics,
 and no hooks on either layer; otherwise ``conv_bn`` calls the two layers as usual. The folded
 result differs from the two-step one by float rounding only.
+
+A ReLU after either runs inside the kernels: after a convolution each slab worker applies it to
+the slab it has just written (``F.conv2d(relu=True)``), after a batch norm in the same pass
+(``F.batch_norm(relu=True)``). ``Sequential`` runs its Conv2d [+ BatchNorm] [+ ReLU] runs through
+``run_fused``; the ResNet blocks call ``conv_bn`` directly.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
 from .. import functional as F
 from ..autograd import is_grad_enabled
 from ..tensor import Tensor
+from .activation import ReLU
 from .conv import Conv2d
 from .module import Module
 from .normalization import _BatchNorm
 
-__all__ = ["conv_bn", "foldable"]
+__all__ = ["conv_bn", "conv_relu", "foldable", "run_fused"]
 
 
 def _hooked(module: Module) -> bool:
@@ -70,7 +76,7 @@ def conv_bn(conv: Module, bn: Module, x: Tensor, relu: bool = False) -> Tensor:
     if bn.bias is not None:
         bias = bias + bn.bias.data
     folded = (w * scale.astype(dtype)[:, None, None, None]).astype(dtype, copy=False)
-    out = F.conv2d(
+    return F.conv2d(
         x,
         Tensor._make(folded),
         Tensor._make(bias.astype(dtype)),
@@ -78,10 +84,39 @@ def conv_bn(conv: Module, bn: Module, x: Tensor, relu: bool = False) -> Tensor:
         conv.padding,
         conv.dilation,
         conv.groups,
+        relu=relu,
     )
-    if relu and type(out.data) is np.ndarray and out.data.flags.writeable:
-        from ..kernels.pointwise import relu_inplace  # loads numba on first use
 
-        relu_inplace(out.data)  # a fresh array, under no_grad: nothing else sees it
-        return out
-    return F.relu(out) if relu else out
+
+def conv_relu(conv: Conv2d, x: Tensor) -> Tensor:
+    """``relu(conv(x))`` with the ReLU applied inside the convolution kernel (no hooks run)."""
+    conv._check_input(x)
+    return F.conv2d(
+        x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups, relu=True
+    )
+
+
+def run_fused(modules: Sequence[Module], i: int, x: Tensor) -> tuple[Tensor, int] | None:
+    """Run ``modules[i:]`` fused if it starts with Conv2d + BatchNorm, Conv2d + ReLU, or all three.
+
+    For ``Sequential``: a hooked Conv2d or ReLU is never fused (its hooks must see its own
+    output); a batch norm is folded only as ``conv_bn`` allows.
+
+    Returns:
+        ``(output, number of modules consumed)``, or None when nothing fuses here.
+    """
+    conv, n = modules[i], len(modules)
+    if type(conv) is not Conv2d or _hooked(conv):
+        return None
+    j = i + 1
+    bn = modules[j] if j < n and isinstance(modules[j], _BatchNorm) else None
+    if bn is not None:
+        j += 1
+    relu = j < n and type(modules[j]) is ReLU and not _hooked(modules[j])
+    if relu:
+        j += 1
+    if bn is not None:
+        return conv_bn(conv, bn, x, relu=relu), j - i
+    if relu:
+        return conv_relu(conv, x), j - i
+    return None

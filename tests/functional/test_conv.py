@@ -248,3 +248,20 @@ def test_conv_errors(call, match):
 def test_conv_dtype_mismatch_is_a_type_error():
     with pytest.raises(TypeError, match="dtype"):
         F.conv2d(cr.randn(1, 3, 5, 5, dtype="float64"), cr.randn(2, 3, 3, 3))
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 0)])
+def test_conv2d_relu_option_gradcheck_and_equality(backend, stride, padding):
+    x, w, b = _t((2, 3, 6, 6), 0), _t((4, 3, 3, 3), 1), _t((4,), 2)
+    fn = lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding, relu=True)  # noqa: E731
+    assert cr.gradcheck(fn, [x, w, b])
+    fused = fn(x, w, b)
+    plain = F.relu(F.conv2d(x, w, b, stride=stride, padding=padding))
+    np.testing.assert_array_equal(fused.numpy(), plain.numpy())
+    fused.sum().backward()
+    grads = [t.grad.numpy() for t in (x, w, b)]
+    for t in (x, w, b):
+        t.grad = None
+    plain.sum().backward()
+    for got, t in zip(grads, (x, w, b), strict=True):
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-12, atol=1e-12)

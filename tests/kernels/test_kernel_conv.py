@@ -251,3 +251,28 @@ def test_conv2d_empty_batch(backend, stride, pad):
     dx, dw, db = conv2d_backward(y, x, w, stride, pad)
     assert y.shape[:2] == (0, 4) and dx.shape == x.shape
     assert not dw.any() and not db.any()
+
+
+# one shape per path: wide rows, Winograd F(4x4) and F(2x2), strided, 1x1, grouped
+RELU_CASES = [
+    (2, 1, 10, 6, 3, 1, 0, 1),
+    (2, 32, 10, 32, 3, 1, 1, 1),
+    (2, 32, 5, 32, 3, 1, 1, 1),
+    (2, 4, 9, 6, 3, 2, 1, 1),
+    (2, 4, 7, 6, 1, 1, 0, 1),
+    (2, 4, 7, 6, 3, 1, 1, 2),
+]
+
+
+@pytest.mark.parametrize("N, C, H, Co, k, stride, pad, groups", RELU_CASES)
+def test_conv2d_forward_relu_option_equals_relu_of_the_output(
+    backend, N, C, H, Co, k, stride, pad, groups
+):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((N, C, H, H)).astype(np.float32)
+    w = rng.standard_normal((Co, C // groups, k, k)).astype(np.float32)
+    b = rng.standard_normal(Co).astype(np.float32)
+    y = conv2d_forward(x, w, b, stride, pad, 1, groups)
+    fused = conv2d_forward(x, w, b, stride, pad, 1, groups, relu=True)
+    assert (y < 0).any()
+    np.testing.assert_array_equal(fused, np.maximum(y, 0))

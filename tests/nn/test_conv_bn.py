@@ -150,3 +150,43 @@ def test_relu_option_runs_batch_norm_hooks():
     y = conv_bn(conv, bn, cr.randn(2, 4, 9, 9, dtype="float64"), relu=True)
     assert seen and seen[0] < 0  # the hook saw the batch norm's output, before the ReLU
     assert float(y.numpy().min()) == 0.0
+
+
+def _by_hand(modules, x):
+    for m in modules:
+        x = m(x)
+    return x
+
+
+@pytest.mark.parametrize("with_bn", [False, True])
+@pytest.mark.parametrize("train", [True, False])
+def test_sequential_fuses_conv_relu_and_conv_bn_relu_with_equal_gradients(with_bn, train):
+    cr.manual_seed(3)
+    layers = [nn.Conv2d(3, 5, 3, padding=1)]
+    layers += [nn.BatchNorm2d(5)] if with_bn else []
+    layers += [nn.ReLU(), nn.Conv2d(5, 2, 3, stride=2), nn.ReLU()]
+    seq = nn.Sequential(*[m.to(dtype="float64") for m in layers]).train(train)
+    x = cr.randn(4, 3, 8, 8, dtype="float64")
+    if with_bn:
+        seq[1].momentum = 0.0  # the two passes see the same running statistics
+    results = []
+    for run in (seq, lambda t: _by_hand(list(seq), t)):
+        for p in seq.parameters():
+            p.grad = None
+        y = run(x)
+        (y * y).sum().backward()
+        results.append([y.numpy()] + [p.grad.numpy() for p in seq.parameters()])
+    for got, expected in zip(*results, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_sequential_leaves_hooked_conv_and_relu_unfused():
+    cr.manual_seed(4)
+    seq = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Conv2d(3, 3, 1), nn.ReLU())
+    seen = []
+    seq[0].register_forward_hook(lambda m, a, out: seen.append(float(out.numpy().min())))
+    seq[3].register_forward_pre_hook(lambda m, a: seen.append("relu"))
+    x = cr.randn(2, 2, 6, 6)
+    y = seq(x)
+    assert seen[0] < 0 and seen[1] == "relu"  # the conv's hook saw its pre-ReLU output
+    np.testing.assert_allclose(y.numpy(), _by_hand(list(seq), x).numpy(), rtol=1e-6)

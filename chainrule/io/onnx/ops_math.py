@@ -29,6 +29,12 @@ for _name in _UNARY:
     converter(_name)(_unary)
 
 
+@converter("AddReLU")
+def _add_relu(c: OpContext) -> None:
+    total = c.node("Add", [c.x(0), c.x(1)])
+    c.result("Relu", [total])
+
+
 @converter("Clone", "ToDevice")
 def _identity(c: OpContext) -> None:
     c.result("Identity", [c.x(0)])

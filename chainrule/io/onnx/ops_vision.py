@@ -36,15 +36,19 @@ def _conv2d(c: OpContext) -> None:
         w = c.node("Slice", [w, c.ints([-1, -1]), c.ints([_MIN, _MIN]), c.ints([2, 3]),
                              c.ints([-1, -1])])  # fmt: skip
     inputs = [c.x(0), w] + ([c.x(2)] if c.x(2) else [])
-    c.result(
+    relu = bool(p.get("relu", False))  # F.conv2d(relu=True): a Relu node after the Conv
+    conv = c.node(
         "Conv",
         inputs,
+        c.out if not relu else None,
         kernel_shape=list(c.shape(1)[2:]),
         strides=_pair(p.get("stride", 1)),
         pads=[top, left, bottom, right],
         dilations=_pair(p.get("dilation", 1)),
         group=int(p.get("groups", 1)),
     )
+    if relu:
+        c.result("Relu", [conv])
 
 
 @converter("Conv1d")
@@ -182,8 +186,12 @@ def _batch_norm(c: OpContext) -> None:
     scale = c.x(1) or c.const(np.ones(channels))
     shift = c.x(2) or c.const(np.zeros(channels))
     mean, var = c.param_value("running_mean"), c.param_value("running_var")
-    c.result("BatchNormalization", [c.x(0), scale, shift, mean, var],
-             epsilon=float(c.params.get("eps", 1e-5)))  # fmt: skip
+    relu = bool(c.params.get("relu", False))  # F.batch_norm(relu=True): a Relu node after it
+    eps = float(c.params.get("eps", 1e-5))
+    inputs = [c.x(0), scale, shift, mean, var]
+    norm = c.node("BatchNormalization", inputs, c.out if not relu else None, epsilon=eps)
+    if relu:
+        c.result("Relu", [norm])
 
 
 @converter("Dropout", value_params=("mask",))

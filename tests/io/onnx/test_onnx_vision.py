@@ -201,3 +201,19 @@ def test_inception_block(roundtrip, batches) -> None:
 def test_reductions_inside_converters_at_newer_opsets(roundtrip, batches, opset) -> None:
     model = Lambda(lambda m, x: F.adaptive_avg_pool2d(x, (4, 3)))
     roundtrip(model, batches((2, 9, 8)), opset=opset)
+
+
+def test_fused_relu_options_export_a_relu_node(roundtrip, batches) -> None:
+    stats = {"running_mean": cr.randn(4) * 0.1, "running_var": cr.rand(4) + 0.5}
+
+    def fn(m, x):
+        y = F.conv2d(x, m.w, m.b, padding=1, relu=True)
+        z = F.batch_norm(y, stats["running_mean"], stats["running_var"], m.g, m.s, relu=True)
+        return F.add_relu(z, -y)
+
+    model = Lambda(
+        fn, w=cr.randn(4, 4, 3, 3) * 0.3, b=cr.randn(4), g=cr.rand(4) + 0.5, s=cr.randn(4)
+    )
+    proto = roundtrip(model, batches((4, 6, 6)))
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("Relu") == 3 and "Conv" in ops and "BatchNormalization" in ops
