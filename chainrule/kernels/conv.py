@@ -4,6 +4,8 @@ Every pass is im2col + one large GEMM per slab of images (BLAS through ``np.matm
 slabs spread over the kernel thread pool (``_parallel.py``). The packing differs by case:
 
 - general (``_strided.py``): any stride; im2col from zero-padded planes, ``dx = col2im(w.T @ g)``;
+- strided, undilated, kernel at least the stride (``_phased.py``): the padded image split into
+  ``sh*sw`` phase planes, on which every tap reads a stride-1 window, so the wide rows below apply;
 - stride 1 with little horizontal padding (``_wide.py``): each im2col row is one contiguous copy,
   at the price of ``Wp - Wo`` discarded columns per output row; the input gradient is then itself
   a stride-1 convolution of the padded output gradient with the flipped, channel-transposed kernel;
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels._args import check_float, check_ndim
+from chainrule.kernels._phased import phase_geometry, phased_conv, phased_conv_backward
 from chainrule.kernels._strided import strided_conv, strided_conv_backward
 from chainrule.kernels._wide import wide_conv, wide_conv_dw
 from chainrule.kernels._winograd import winograd_conv, winograd_conv_dw, winograd_weights
@@ -127,6 +130,8 @@ def conv2d_forward(
         _winograd(x, w, groups, bias, pd, y, relu)
     elif st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo):
         wide_conv(x, wg, bias, pd, dl, kh, kw, y, relu)
+    elif _phased_pays(kh, kw, st, dl, Ho, Wo):
+        phased_conv(x, wg, bias, st, pd, kh, kw, y, relu)
     else:
         strided_conv(x, wg, bias, st, pd, dl, kh, kw, y, relu)
     return y
@@ -140,6 +145,18 @@ def _pointwise(kh: int, kw: int, st: Pair, pd: Pad4) -> bool:
 def _wide_pays(wide_width: int, width: int) -> bool:
     """Whether computing ``wide_width`` columns per row for ``width`` useful ones is worth it."""
     return WIDE_ROWS and wide_width <= WIDE_MAX_WASTE * width
+
+
+def _phased_pays(kh: int, kw: int, st: Pair, dl: Pair, Ho: int, Wo: int) -> bool:
+    """Whether a strided convolution should run by wide rows over phase planes (``_phased.py``).
+
+    Only where every phase plane is read (kernel at least the stride) and the wide rows waste at
+    most ``WIDE_MAX_WASTE``; measured on the ResNet-20 stride-2 3x3 layers, 2 threads: forward
+    5.2 -> 4.6 and 4.2 -> 3.7 ms, backward 11.5 -> 9.8 and 8.1 -> 7.8 ms against im2col.
+    """
+    if not WIDE_ROWS or st == (1, 1) or dl != (1, 1) or kh < st[0] or kw < st[1]:
+        return False
+    return _wide_pays(phase_geometry(kh, kw, st, Ho, Wo)[1], Wo)
 
 
 def _winograd_pays(kh: int, kw: int, st: Pair, dl: Pair, c_in: int, c_out: int) -> bool:
@@ -288,7 +305,11 @@ def conv2d_backward(
         general_dx = dx if (need_dx and not (wide_dx or wino_dx)) else None
         if general_dw is not None or general_dx is not None:
             scratch_db = db if not own_db else np.zeros_like(db)
-            strided_conv_backward(g, x, wg, st, pd, dl, kh, kw, general_dx, general_dw, scratch_db)
+            if _phased_pays(kh, kw, st, dl, Ho, Wo):
+                phased_conv_backward(g, x, wg, st, pd, kh, kw, general_dx, general_dw, scratch_db)
+            else:
+                args = (st, pd, dl, kh, kw, general_dx, general_dw, scratch_db)
+                strided_conv_backward(g, x, wg, *args)
         elif need_db and not own_db:
             db[:] = g.sum(axis=(0, 2, 3), dtype=np.float64)
     dw_out = dw.reshape(w.shape) if need_dw else None
