@@ -354,7 +354,10 @@ def _skewed(name: str, rows: int, cols: int, dt: np.dtype) -> np.ndarray:
 def winograd4_weights(w: np.ndarray, groups: int) -> np.ndarray:
     """Transformed kernels ``U = G g G^T`` as ``(36, groups, C_out/groups, C/groups)``."""
     Co, Cg = w.shape[:2]
-    u = serial_matmul(_GG, w.reshape(Co * Cg, 9).astype(np.float64).T)  # (36, Co*Cg), float64
+    # in the weight's own dtype: float32 rounding adds ~1e-7 to U, far below F(4x4)'s own error,
+    # at half the time of a float64 transform (0.12 against 0.28 ms at 64x64 channels)
+    gg = _GG.astype(w.dtype, copy=False)
+    u = serial_matmul(gg, np.ascontiguousarray(w.reshape(Co * Cg, 9).T))  # (36, Co*Cg)
     return np.ascontiguousarray(u.reshape(36, groups, Co // groups, Cg).astype(w.dtype))
 
 
