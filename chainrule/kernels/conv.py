@@ -48,10 +48,14 @@ WIDE_MAX_WASTE = 1.15
 # 3x3 stride-1 undilated convolutions whose input and output channels per group both reach
 # WINOGRAD_MIN_CHANNELS run all three passes by Winograd (measured per core: F(2x2) was 10-20%
 # faster than im2col at 32 and 64 channels and slower at 16); the input gradient only when the
-# input is not much larger than the output, i.e. 'same'-like padding. The weight gradient runs
+# input has at most WINOGRAD_DX_MAX_GROWTH times the output's pixels ('valid' convolutions,
+# 2 threads, general path against Winograd, ms: 32-64 26->24 11.6/10.3, 32-32 28->26 8.9/7.6,
+# 64-64 26->24 21.2/17.6, 32-32 16->14 5.6/4.6, 64-64 12->10 8.7/6.7; but 32-32 10->8
+# 2.2/2.6, growth 1.56). The weight gradient runs
 # by F(3x3, 4x4) from WINOGRAD4_DW_MIN_CHANNELS (16-16 @32x32, per core: forward by F(4x4)
 # 14.0 ms against 13.5 by the wide rows, weight gradient 12.7 against 16.0).
 WINOGRAD_MIN_CHANNELS = 32
+WINOGRAD_DX_MAX_GROWTH = 1.5
 WINOGRAD4_DW_MIN_CHANNELS = 16
 # F(4x4, 3x3) replaces F(2x2, 3x3) when its 4x4 tiles need at most WINOGRAD4_MAX_WORK times
 # the GEMM multiplies of F(2x2)'s 2x2 tiles (both pad the output to whole tiles). Measured per
@@ -285,7 +289,7 @@ def conv2d_backward(
         wide_dw = need_dw and not wino_dw and st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo)
         wide_dx = need_dx and st == (1, 1) and min(back_pad) >= 0
         wide_dx = wide_dx and _wide_pays(H * (W + back_pad[2] + back_pad[3]), Ho * Wo)
-        wino_dx = need_dx and min(back_pad) >= 0 and H * W <= WIDE_MAX_WASTE * Ho * Wo
+        wino_dx = need_dx and min(back_pad) >= 0 and H * W <= WINOGRAD_DX_MAX_GROWTH * Ho * Wo
         wino_dx = wino_dx and _winograd_pays(kh, kw, st, dl, Co // groups, Cg)
         wide_dx = wide_dx and not wino_dx
         if dw_tile == 4:

@@ -203,3 +203,22 @@ def test_float32_error_at_resnet_sizes(rng, C, H):
     winograd4_conv(x, winograd4_weights(w, 1), np.zeros(C, np.float32), (1, 1, 1, 1), out)
     expected = _direct(x.astype(np.float64), w.astype(np.float64), (1, 1, 1, 1), 1)
     assert np.abs(out - expected).max() / np.abs(expected).max() < 1.5e-5
+
+
+@pytest.mark.parametrize("size, winograd", [(26, True), (16, True), (10, False)])
+def test_valid_convolutions_take_winograd_for_the_input_gradient_up_to_the_growth_limit(
+    monkeypatch, rng, size, winograd
+):
+    # dx of a 'valid' 3x3 convolution is a 'full' one: (size-2)^2 outputs grow to size^2
+    conv = importlib.import_module("chainrule.kernels.conv")
+    calls = []
+    original = conv._winograd
+    monkeypatch.setattr(conv, "_winograd", lambda *a: (calls.append(a[4]), original(*a))[1])
+    x = rng.standard_normal((2, 32, size, size)).astype(np.float32)
+    w = (rng.standard_normal((32, 32, 3, 3)) * 0.1).astype(np.float32)
+    gy = rng.standard_normal((2, 32, size - 2, size - 2)).astype(np.float32)
+    dx, _, _ = conv2d_backward(gy, x, w, 1, 0, need_dw=False)
+    assert ((2, 2, 2, 2) in calls) == winograd  # the padded gradient's pad marks the dx call
+    gy64, w64 = gy.astype(np.float64), w.astype(np.float64)
+    expected = _direct(gy64, np.flip(w64, (2, 3)).transpose(1, 0, 2, 3), (2, 2, 2, 2), 1)
+    np.testing.assert_allclose(dx, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
