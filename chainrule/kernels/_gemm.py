@@ -1,4 +1,4 @@
-"""``a @ b.T`` through the loaded OpenBLAS with the GIL released, for the slab workers.
+"""Two GEMM helpers: ``a @ b.T`` with the GIL released, and ``a @ b`` kept off BLAS's threads.
 
 NumPy's ``matmul`` keeps the GIL through some products: a ``(16, 34816) @ (34816, 27)`` weight
 gradient (the ResNet stem's, per slab) called from two threads ran one call after the other, CPU
@@ -6,6 +6,9 @@ time equal to wall time, while the same ``cblas_sgemm`` through ctypes (which re
 ran both at once. Those are the small-output, long-reduction products of a convolution's weight
 gradient, so the slab workers call them here. Without a usable OpenBLAS (another BLAS, an
 unknown symbol, other dtypes or layouts) this falls back to ``np.matmul``.
+
+``serial_matmul`` is the opposite case: a product small enough that OpenBLAS's own threads cost
+more than they save (the Winograd kernel transforms), run in chunks below its threading threshold.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 
 from chainrule.kernels._parallel import _loaded_openblas
 
-__all__ = ["matmul_nt"]
+__all__ = ["matmul_nt", "serial_matmul"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 # (symbol prefix, suffix, integer type) in the order tried
@@ -81,4 +84,19 @@ def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.empty((M, N), dtype=a.dtype)
     fn(_ROW_MAJOR, _NO_TRANS, _TRANS, M, N, K, 1.0, a.ctypes.data, K, b.ctypes.data, K, 0.0,
        out.ctypes.data, N)  # fmt: skip
+    return out
+
+
+# OpenBLAS spreads a GEMM over its threads above roughly this many multiply-adds; the Winograd
+# kernel transforms stay below it, chunk by chunk (measured on 2 loaded cores: (36, 9) @ (9, 2048)
+# took 16 ms threaded, waiting for a woken thread, and 0.12 ms in chunks on the calling thread)
+_SERIAL_GEMM_WORK = 1 << 18
+
+
+def serial_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a small ``a`` and a wide ``b``, in column chunks that BLAS runs unthreaded."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    step = max(1, _SERIAL_GEMM_WORK // max(1, a.shape[0] * a.shape[1]))
+    for j in range(0, b.shape[1], step):
+        np.matmul(a, b[:, j : j + step], out=out[:, j : j + step])
     return out

@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import numba_threads
 
-__all__ = ["map_slabs", "scratch", "blas_controls"]
+__all__ = ["map_slabs", "scratch", "blas_controls", "sum_slab_parts"]
 
 _SYMBOLS = (
     ("openblas_get_num_threads", "openblas_set_num_threads"),
@@ -151,3 +151,17 @@ def scratch(name: str, size: int, dtype: np.dtype) -> np.ndarray:
         if buf.nbytes <= _KEEP_BYTES:
             buffers[key] = buf
     return buf[:size]
+
+
+def sum_slab_parts(parts: list[Any], dw: np.ndarray | None, db: np.ndarray) -> None:
+    """Reduce the ``(dw_part, db_part)`` results of a weight-gradient ``map_slabs`` call.
+
+    Overwrites ``dw`` (when not None) with the sum of the ``dw_part``s and adds the ``db_part``s
+    to ``db``.
+    """
+    if dw is not None:
+        dw[...] = parts[0][0]
+        for dw_part, _ in parts[1:]:
+            dw += dw_part
+    for _, db_part in parts:
+        db += db_part

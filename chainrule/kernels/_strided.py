@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, prange, use_numba
 from chainrule.kernels._gemm import matmul_nt
-from chainrule.kernels._parallel import map_slabs, scratch
+from chainrule.kernels._parallel import map_slabs, scratch, sum_slab_parts
 from chainrule.kernels.im2col import col2im_chunk, im2col_chunk, slab_images
 from chainrule.kernels.pointwise import relu_images
 
@@ -162,9 +162,4 @@ def strided_conv_backward(
         return dw_part, db_part
 
     parts = map_slabs(slab, N, slab_images(N, K, P, dt.itemsize), use_numba(x))
-    if dw is not None:
-        dw[...] = parts[0][0]
-        for dw_part, _ in parts[1:]:
-            dw += dw_part
-    for _, db_part in parts:
-        db += db_part
+    sum_slab_parts(parts, dw, db)

@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, prange, use_numba
 from chainrule.kernels._gemm import matmul_nt
-from chainrule.kernels._parallel import map_slabs, scratch
+from chainrule.kernels._parallel import map_slabs, scratch, sum_slab_parts
 from chainrule.kernels.im2col import pad_planes, plane_length, slab_images
 from chainrule.kernels.pointwise import relu_images
 
@@ -212,8 +212,4 @@ def wide_conv_dw(
         return np.stack([matmul_nt(g3[i], c3[i]) for i in range(groups)]), db_part
 
     parts = map_slabs(slab, N, slab_images(N, K, Lo, dt.itemsize), use_numba(x))
-    dw[...] = parts[0][0]
-    for dw_part, _ in parts[1:]:
-        dw += dw_part
-    for _, db_part in parts:
-        db += db_part
+    sum_slab_parts(parts, dw, db)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
+from chainrule.kernels._gemm import serial_matmul
 from chainrule.kernels._parallel import map_slabs, scratch
 from chainrule.kernels.im2col import pad_planes
 from chainrule.kernels.pointwise import relu_images
 
-__all__ = ["winograd_conv", "winograd_conv_dw", "winograd_weights", "serial_matmul"]
+__all__ = ["winograd_conv", "winograd_conv_dw", "winograd_weights"]
 
 Pad4 = tuple[int, int, int, int]
 
@@ -38,19 +39,6 @@ _AT = np.array([[1.0, 1, 1, 0], [0, 1, -1, -1]])
 # G (x) G: row 4a+b, column 3i+j holds G[a, i] G[b, j], so that the kernel transform of every
 # channel pair is one GEMM, ``U = GG @ g.reshape(9)`` (and the weight gradient's ``GG.T @ M``)
 _GG = np.kron(_G, _G)
-# OpenBLAS spreads a GEMM over its threads above roughly this many multiply-adds; the kernel
-# transforms stay below it, chunk by chunk (measured on 2 loaded cores: (36, 9) @ (9, 2048) took
-# 16 ms threaded, waiting for a woken thread, and 0.12 ms in chunks on the calling thread)
-_SERIAL_GEMM_WORK = 1 << 18
-
-
-def serial_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for a small ``a`` and a wide ``b``, in column chunks that BLAS runs unthreaded."""
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    step = max(1, _SERIAL_GEMM_WORK // max(1, a.shape[0] * a.shape[1]))
-    for j in range(0, b.shape[1], step):
-        np.matmul(a, b[:, j : j + step], out=out[:, j : j + step])
-    return out
 
 
 def _input_loops(xp, Wp, th, tw, v):  # pragma: no cover - numba

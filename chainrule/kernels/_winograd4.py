@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
+from chainrule.kernels._gemm import serial_matmul
 from chainrule.kernels._parallel import map_slabs, scratch
-from chainrule.kernels._winograd import serial_matmul
 from chainrule.kernels.im2col import pad_planes
 from chainrule.kernels.pointwise import relu_images
 
