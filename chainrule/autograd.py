@@ -358,9 +358,17 @@ def _collect(roots: list[Node]) -> dict[Node, int]:
     return deps
 
 
-def _sum(a: Any, b: Any) -> Any:
-    """``a + b`` as a new array; large same-shape NumPy gradients add on every kernel thread."""
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.size >= 1 << 15:
+# Sums of at least this many elements try the threaded kernel (``kernels.pointwise``; its own
+# threshold is ``SERIAL_BELOW``): smaller ones never import the kernels, which loads numba
+_THREADED_ADD_FROM = 1 << 15
+
+
+def add_arrays(a: Any, b: Any) -> Any:
+    """``a + b`` as a new array; large same-shape NumPy arrays add on every kernel thread.
+
+    Used by ``Add`` and by the engine when it sums the gradients that reach one node.
+    """
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.size >= _THREADED_ADD_FROM:
         from .kernels.pointwise import add_same_shape  # loads numba on first use
 
         return add_same_shape(a, b)
@@ -425,7 +433,7 @@ def _run_backward(
                             _accumulate_leaf(t, ig, capture, delivered)
                     elif fn in pending:
                         # a sum builds a new array: a buffer shared by several inputs stays intact
-                        pending[fn] = _sum(pending[fn], ig)
+                        pending[fn] = add_arrays(pending[fn], ig)
                     else:
                         pending[fn] = ig
                 if fn is not None:

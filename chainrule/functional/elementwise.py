@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Context, Function
+from ..autograd import Context, Function, add_arrays
 from ..backend import default_dtype
 from ..tensor import Tensor, as_array
 
@@ -19,10 +19,6 @@ __all__ = [
     "lt", "le", "gt", "ge", "eq", "ne", "logical_not", "logical_and", "logical_or",
     "isnan", "isfinite",
 ]  # fmt: skip
-
-
-# Sums of at least this many elements try the threaded kernel (kernels.pointwise, SERIAL_BELOW)
-_THREADED_ADD_FROM = 1 << 15
 
 
 def _is_weak(value: Any) -> bool:
@@ -92,11 +88,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
-        if type(x) is np.ndarray and type(y) is np.ndarray and x.size >= _THREADED_ADD_FROM:
-            from ..kernels.pointwise import add_same_shape  # loads numba on first use
-
-            return add_same_shape(x, y)
-        return x + y
+        return add_arrays(x, y)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:

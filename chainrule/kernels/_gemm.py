@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels._parallel import _loaded_openblas
+from chainrule.kernels._parallel import openblas_libraries
 
 __all__ = ["matmul_nt", "serial_matmul"]
 
@@ -41,11 +41,7 @@ def _routine(dtype: np.dtype) -> Any:
     if name not in _found:
         _found[name] = None
         scalar = ctypes.c_float if name == "sgemm" else ctypes.c_double
-        for path in _loaded_openblas():
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
+        for lib in openblas_libraries():
             for prefix, suffix, integer in _SYMBOLS:
                 fn = getattr(lib, f"{prefix}{name}{suffix}", None)
                 if fn is None:

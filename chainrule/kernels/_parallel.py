@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import numba_threads
 
-__all__ = ["map_slabs", "scratch", "blas_controls", "sum_slab_parts"]
+__all__ = ["map_slabs", "scratch", "blas_controls", "openblas_libraries", "sum_slab_parts"]
 
 _SYMBOLS = (
     ("openblas_get_num_threads", "openblas_set_num_threads"),
@@ -42,7 +42,9 @@ _KEEP_BYTES = 64 * 1024 * 1024
 _PREFIX = "chainrule-kernel"
 _lock = threading.Lock()
 _local = threading.local()
-_state: dict[str, Any] = {"controls": None, "pool": None, "workers": 0, "active": 0, "saved": []}
+_state: dict[str, Any] = {
+    "libraries": None, "controls": None, "pool": None, "workers": 0, "active": 0, "saved": [],
+}  # fmt: skip
 
 
 def _loaded_openblas() -> list[str]:
@@ -55,15 +57,24 @@ def _loaded_openblas() -> list[str]:
     return sorted(p for p in paths if os.path.isfile(p))
 
 
+def openblas_libraries() -> list[ctypes.CDLL]:
+    """Every OpenBLAS mapped into this process, opened once (``_gemm.py`` reads them too)."""
+    if _state["libraries"] is None:
+        libraries = []
+        for path in _loaded_openblas():
+            try:
+                libraries.append(ctypes.CDLL(path))
+            except OSError:
+                continue
+        _state["libraries"] = libraries
+    return _state["libraries"]
+
+
 def blas_controls() -> list[tuple[Callable[[], int], Callable[[int], None]]]:
     """(get, set) thread-count functions of every loaded OpenBLAS; empty if there are none."""
     if _state["controls"] is None:
         controls = []
-        for path in _loaded_openblas():
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
+        for lib in openblas_libraries():
             for get_name, set_name in _SYMBOLS:
                 getter = getattr(lib, get_name, None)
                 setter = getattr(lib, set_name, None)

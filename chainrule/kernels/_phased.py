@@ -127,10 +127,6 @@ _fold_numba = jit_serial(_fold_loops)
 _merge_numba = jit_serial(_merge_loops)
 
 
-def _padded_grid(nb: int, C: int, sh: int, sw: int, Hq: int, Wq: int, dt: np.dtype) -> np.ndarray:
-    return np.zeros((nb, C, Hq * sh, Wq * sw), dtype=dt)
-
-
 def _split(
     x: np.ndarray, n0: int, pt: int, pl: int, st: Pair, Hq: int, Wq: int, out: np.ndarray
 ) -> None:
@@ -141,7 +137,7 @@ def _split(
         return
     nb, C = out.shape[:2]
     H, W = x.shape[2], x.shape[3]
-    grid = _padded_grid(nb, C, sh, sw, Hq, Wq, x.dtype)
+    grid = np.zeros((nb, C, Hq * sh, Wq * sw), dtype=x.dtype)
     rows, cols = min(H, Hq * sh - pt), min(W, Wq * sw - pl)
     grid[:, :, pt : pt + rows, pl : pl + cols] = x[n0 : n0 + nb, :, :rows, :cols]
     phases = grid.reshape(nb, C, Hq, sh, Wq, sw).transpose(0, 1, 3, 5, 2, 4)

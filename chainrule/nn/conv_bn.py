@@ -10,8 +10,8 @@ result differs from the two-step one by float rounding only.
 
 A ReLU after either runs inside the kernels: after a convolution each slab worker applies it to
 the slab it has just written (``F.conv2d(relu=True)``), after a batch norm in the same pass
-(``F.batch_norm(relu=True)``). ``Sequential`` runs its Conv2d [+ BatchNorm] [+ ReLU] runs through
-``run_fused``; the ResNet blocks call ``conv_bn`` directly.
+(``F.batch_norm(relu=True)``). ``Sequential`` hands each Conv2d [+ BatchNorm] [+ ReLU] run of
+its modules to ``run_fused``; the ResNet blocks call ``conv_bn`` directly.
 """
 
 from __future__ import annotations
