@@ -9,7 +9,8 @@ once, at the end, and the slab it just wrote is still in that core's cache when 
 
 The pool is used when numba is active (its kernels release the GIL) and the loaded BLAS is an
 OpenBLAS whose thread count can be set; otherwise slabs run one after another on the calling
-thread with BLAS's own threads. Worker count: ``numba.get_num_threads()``. The thread count is
+thread with BLAS's own threads. Worker count: ``numba.get_num_threads()``, the calling thread
+included (it claims slabs like the pool threads instead of waiting for them). The thread count is
 process-wide (``openblas_set_num_threads_local`` of the pthreads builds NumPy ships sets it for
 every thread too), so it is saved, held at one for the duration of the pooled work, and restored;
 concurrent callers are counted so that the last one out restores it.
@@ -18,10 +19,11 @@ concurrent callers are counted so that the last one out restores it.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -120,6 +122,10 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 def map_slabs(fn: Callable[[int, int], Any], N: int, nb: int, threaded: bool) -> list[Any]:
     """Call ``fn(n0, m)`` for the slabs ``[n0, n0+m)`` of ``nb`` images covering ``range(N)``.
 
+    The calling thread works too: it and ``workers - 1`` pool threads each claim the next
+    unclaimed slab until none is left, so one call wakes ``workers - 1`` threads once (not once
+    per slab) and a slower core simply ends up with fewer slabs.
+
     Args:
         fn: work on one slab; must touch only its own slab's outputs and its own scratch.
         N: number of images.
@@ -130,7 +136,7 @@ def map_slabs(fn: Callable[[int, int], Any], N: int, nb: int, threaded: bool) ->
         The results of ``fn`` in slab order.
     """
     workers = numba_threads() if threaded else 1
-    nested = threading.current_thread().name.startswith(_PREFIX)  # never wait on our own pool
+    nested = getattr(_local, "in_slabs", False)  # a slab never waits on the pool it runs in
     pooled = workers > 1 and N > 1 and not nested and bool(blas_controls())
     if pooled:
         # a whole number of slabs per worker, so that no core idles through the last round
@@ -140,9 +146,28 @@ def map_slabs(fn: Callable[[int, int], Any], N: int, nb: int, threaded: bool) ->
     slabs = [(n0, min(nb, N - n0)) for n0 in range(0, N, nb)]
     if not pooled or len(slabs) <= 1:
         return [fn(n0, m) for n0, m in slabs]
-    pool = _pool(workers)
+    results: list[Any] = [None] * len(slabs)
+    claim = itertools.count()  # next() is atomic under the GIL
+
+    def drain() -> None:
+        _local.in_slabs = True
+        try:
+            while (i := next(claim)) < len(slabs):
+                results[i] = fn(*slabs[i])
+        finally:
+            _local.in_slabs = False
+
+    pool = _pool(workers - 1)
     with _single_threaded_blas():
-        return list(pool.map(lambda s: fn(*s), slabs))
+        helpers = [pool.submit(drain) for _ in range(min(workers, len(slabs)) - 1)]
+        try:
+            drain()
+        finally:
+            # the helpers must be done before BLAS gets its threads back, even on an error
+            wait(helpers)
+        for helper in helpers:
+            helper.result()  # re-raise a helper's error
+    return results
 
 
 def scratch(name: str, size: int, dtype: np.dtype) -> np.ndarray:

@@ -86,6 +86,50 @@ def test_thread_pool_restores_blas_threads_and_keeps_slab_order(monkeypatch):
         assert all(counts == [1] * len(controls) for counts in seen)
 
 
+def test_thread_pool_caller_works_too_and_nested_calls_run_inline(monkeypatch):
+    import threading
+    import time
+
+    from chainrule.kernels import _parallel
+
+    monkeypatch.setattr(config, "use_numba", True)
+    if not _parallel.blas_controls() or _parallel.numba_threads() < 2:
+        pytest.skip("needs a controllable OpenBLAS and two threads")
+    caller = threading.get_ident()
+    seen = []
+
+    def slab(n0, m):
+        time.sleep(0.001)  # release the GIL as the numba and BLAS kernels do
+        nested = _parallel.map_slabs(lambda a, b: threading.get_ident(), 4, 1, True)
+        seen.append((threading.get_ident(), set(nested)))
+        return n0
+
+    assert _parallel.map_slabs(slab, 64, 1, threaded=True) == list(range(64))
+    assert caller in {owner for owner, _ in seen}  # the calling thread claimed slabs as well
+    assert len({owner for owner, _ in seen}) > 1
+    for owner, nested in seen:
+        assert nested == {owner}  # a nested call stays on the thread running the slab
+
+
+def test_thread_pool_error_propagates_after_the_helpers_finish(monkeypatch):
+    from chainrule.kernels import _parallel
+
+    monkeypatch.setattr(config, "use_numba", True)
+    before = [get() for get, _ in _parallel.blas_controls()]
+    done = []
+
+    def slab(n0, m):
+        if n0 == 0:
+            raise RuntimeError("slab 0 failed")
+        done.append(n0)
+        return n0
+
+    with pytest.raises(RuntimeError, match="slab 0 failed"):
+        _parallel.map_slabs(slab, 8, 1, threaded=True)
+    assert [get() for get, _ in _parallel.blas_controls()] == before
+    assert _parallel.map_slabs(lambda n0, m: n0, 6, 2, threaded=True) == [0, 2, 4]
+
+
 def test_scratch_buffers_are_reused_per_thread():
     from chainrule.kernels._parallel import scratch
 
