@@ -8,9 +8,14 @@ vectorised NumPy twin with the same signature otherwise (see ``_dispatch.py``). 
 Threads: pooling, batch norm and softmax kernels are numba ``prange`` loops over their outer
 dimension. Convolutions split the batch into cache-sized slabs and run each slab (packing and
 GEMM) on one core of a small thread pool with BLAS held to one thread (``_parallel.py``).
+
+Memory: large outputs (convolutions, batch norm, element-wise kernels) come from a pool of
+reused blocks (``_memory.py``), like PyTorch's GPU caching allocator; ``release_pool()`` hands
+the idle ones back, and ``CHAINRULE_POOL_MB=0`` turns the pool off.
 """
 
 from chainrule.kernels._dispatch import HAVE_NUMBA, use_numba
+from chainrule.kernels._memory import pool_bytes, release_pool
 from chainrule.kernels.adaptive_pool import (
     adaptive_avg_pool1d_backward,
     adaptive_avg_pool1d_forward,
@@ -44,6 +49,8 @@ from chainrule.kernels.softmax import (
 __all__ = [
     "HAVE_NUMBA",
     "use_numba",
+    "release_pool",
+    "pool_bytes",
     "im2col",
     "col2im",
     "conv2d_forward",

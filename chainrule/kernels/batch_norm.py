@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.kernels import _memory
 from chainrule.kernels._args import check_float
 from chainrule.kernels._dispatch import jit, prange, use_numba
 
@@ -164,7 +165,7 @@ def batch_norm_forward_train(
     gam = _param(gamma, C, 1.0, x3.dtype, "gamma", where)
     bet = _param(beta, C, 0.0, x3.dtype, "beta", where)
     if use_numba(x3):
-        y = np.empty_like(x3)
+        y = _memory.empty_like(x3)
         mean = np.empty(C, x3.dtype)
         var = np.empty(C, x3.dtype)
         invstd = np.empty(C, x3.dtype)
@@ -213,7 +214,7 @@ def batch_norm_forward_eval(
     invstd = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(x3.dtype)
     scale = gam * invstd
     if use_numba(x3):  # one threaded pass
-        y = np.empty_like(x3)
+        y = _memory.empty_like(x3)
         _eval_numba(x3, mean, scale, bet, bool(relu), y)
         return y.reshape(x.shape), invstd
     y = (x3 - mean[:, None]) * scale[:, None] + bet[:, None]
@@ -265,7 +266,7 @@ def batch_norm_backward(
         )
     y3 = np.ascontiguousarray(relu_output).reshape(N, C, S) if masked else None
     if use_numba(x3, g3) and (y3 is None or y3.dtype == x3.dtype):
-        dx = np.empty_like(x3) if need_dx else np.empty((0, 0, 0), x3.dtype)
+        dx = _memory.empty_like(x3) if need_dx else np.empty((0, 0, 0), x3.dtype)
         dgamma = np.empty(C, x3.dtype)
         dbeta = np.empty(C, x3.dtype)
         ys = y3 if masked else np.empty((0, 0, 0), x3.dtype)

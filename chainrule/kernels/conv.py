@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.kernels import _memory
 from chainrule.kernels._args import check_float, check_ndim
 from chainrule.kernels._phased import phase_geometry, phased_conv, phased_conv_backward
 from chainrule.kernels._strided import strided_conv, strided_conv_backward
@@ -123,7 +124,7 @@ def conv2d_forward(
     if bias.shape != (Co,):
         raise ValueError(f"{where}: bias must have shape ({Co},), got {tuple(bias.shape)}.")
     wg = np.ascontiguousarray(w).reshape(groups, Co // groups, Cg * kh * kw)
-    y = np.empty((N, Co, Ho, Wo), dtype=x.dtype)
+    y = _memory.empty((N, Co, Ho, Wo), x.dtype)
     if _pointwise(kh, kw, st, pd):
         x4 = x.reshape(N, groups, C // groups, H * W)
         np.matmul(wg, x4, out=y.reshape(N, groups, Co // groups, H * W))
@@ -259,7 +260,7 @@ def conv2d_backward(
     wg = np.ascontiguousarray(w).reshape(groups, Co // groups, Cg * kh * kw)
     dw = np.empty_like(wg) if need_dw else None
     db = np.zeros(Co, dtype=np.float64)
-    dx = np.empty_like(x) if need_dx else None
+    dx = _memory.empty_like(x) if need_dx else None
     if N == 0:  # an empty batch: zero gradients, and no slabs to run
         if need_dw:
             dw[...] = 0

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.kernels import _memory
 from chainrule.kernels._dispatch import SERIAL_BELOW, jit, jit_serial, prange, use_numba
 
 __all__ = [
@@ -71,7 +72,7 @@ def _flat_twins(*arrays: Any) -> bool:
 def relu_forward(x: Any) -> Any:
     """``max(x, 0)`` as a new array (NaN stays NaN)."""
     if _flat_twins(x):
-        y = np.empty_like(x)
+        y = _memory.empty_like(x)
         _relu_numba(x.reshape(-1), y.reshape(-1))
         return y
     return np.maximum(x, 0)
@@ -102,7 +103,7 @@ def relu_images(out: np.ndarray, n0: int, m: int) -> None:
 def relu_backward(grad: Any, y: Any) -> Any:
     """Gradient of ReLU from its output ``y``: ``grad`` where ``y > 0``, else 0."""
     if _flat_twins(grad, y):
-        dx = np.empty_like(grad)
+        dx = _memory.empty_like(grad)
         _relu_grad_numba(grad.reshape(-1), y.reshape(-1), dx.reshape(-1))
         return dx
     return np.where(y > 0, grad, 0).astype(grad.dtype, copy=False)
@@ -111,7 +112,7 @@ def relu_backward(grad: Any, y: Any) -> Any:
 def add_same_shape(a: Any, b: Any) -> Any:
     """``a + b`` as a new array; the threaded loop when both are alike, NumPy's ``+`` otherwise."""
     if _flat_twins(a, b):
-        out = np.empty_like(a)
+        out = _memory.empty_like(a)
         _add_numba(a.reshape(-1), b.reshape(-1), out.reshape(-1))
         return out
     return a + b
@@ -120,7 +121,7 @@ def add_same_shape(a: Any, b: Any) -> Any:
 def add_relu(a: Any, b: Any) -> Any:
     """``max(a + b, 0)`` as a new array; one threaded pass when both are alike."""
     if _flat_twins(a, b):
-        out = np.empty_like(a)
+        out = _memory.empty_like(a)
         _add_relu_numba(a.reshape(-1), b.reshape(-1), out.reshape(-1))
         return out
     out = np.add(a, b)
