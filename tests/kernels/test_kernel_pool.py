@@ -73,6 +73,28 @@ def test_max_pool2d_nan_wins_and_ties_take_the_first(backend):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ceil", [False, True])
+def test_max_pool2d_2x2_fast_path_keeps_ties_nans_and_infinities(backend, dtype, ceil):
+    # every 2x2 pattern of ties, NaNs and infinities, on odd sizes (ceil_mode leaves the fast path)
+    rng = np.random.default_rng(3)
+    x = rng.integers(-1, 2, size=(4, 3, 9, 11)).astype(dtype)  # many ties
+    spots = rng.random(x.shape)
+    x[spots < 0.08] = np.nan
+    x[(spots >= 0.08) & (spots < 0.12)] = np.inf
+    x[(spots >= 0.12) & (spots < 0.16)] = -np.inf
+    y, idx = max_pool2d_forward(x, 2, 2, 0, 1, ceil)
+    N, C, H, W = x.shape
+    for n, c, oh, ow in np.ndindex(*y.shape):
+        best, arg = -np.inf, -1  # PyTorch's rule: a greater value or any NaN takes over
+        for h in range(2 * oh, min(2 * oh + 2, H)):
+            for w in range(2 * ow, min(2 * ow + 2, W)):
+                if x[n, c, h, w] > best or np.isnan(x[n, c, h, w]):
+                    best, arg = x[n, c, h, w], h * W + w
+        assert idx[n, c, oh, ow] == arg, (n, c, oh, ow)
+        np.testing.assert_array_equal(y[n, c, oh, ow], best)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("include_pad", [True, False])
 @pytest.mark.parametrize("k,s,p,ceil", AVG_CASES)
 def test_avg_pool2d_matches_loops(backend, rng, dtype, k, s, p, ceil, include_pad):
