@@ -31,6 +31,7 @@ class BatchNorm(Function):
         x: Any,
         weight: Any = None,
         bias: Any = None,
+        residual: Any = None,
         running_mean: Any = None,
         running_var: Any = None,
         training: bool = True,
@@ -40,7 +41,7 @@ class BatchNorm(Function):
     ) -> Any:
         K = _kernels()
         if training:
-            y, mean, var, invstd = K.batch_norm_forward_train(x, weight, bias, eps, relu)
+            y, mean, var, invstd = K.batch_norm_forward_train(x, weight, bias, eps, relu, residual)
             if running_mean is not None:
                 m = x.size // x.shape[1]
                 running_mean *= 1 - momentum
@@ -49,22 +50,31 @@ class BatchNorm(Function):
                 running_var += (momentum * m / (m - 1)) * var
         else:
             y, invstd = K.batch_norm_forward_eval(
-                x, running_mean, running_var, weight, bias, eps, relu
+                x, running_mean, running_var, weight, bias, eps, relu, residual
             )
             mean = running_mean.astype(x.dtype, copy=False)
         if any(ctx.needs_input_grad):
             ctx.save_for_backward(x, weight, mean, invstd, y if relu else None)
         ctx.training = training
+        ctx.residual = residual is not None
         return y
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any, Any]:
         x, weight, mean, invstd, relu_output = ctx.saved
         need = ctx.needs_input_grad
-        dx, dweight, dbias = _kernels().batch_norm_backward(
+        K = _kernels()
+        if ctx.residual and relu_output is not None:
+            # through the ReLU once; that gradient is also the residual's
+            from ..kernels.pointwise import relu_backward
+
+            grad = relu_backward(grad, relu_output)
+            relu_output = None
+        dx, dweight, dbias = K.batch_norm_backward(
             grad, x, weight, mean, invstd, ctx.training, need[0], relu_output
         )
-        return dx, (dweight if need[1] else None), (dbias if need[2] else None)
+        dres = grad if ctx.residual and need[3] else None
+        return dx, (dweight if need[1] else None), (dbias if need[2] else None), dres
 
 
 def _stat(value: Any, C: int, name: str, shape: tuple[int, ...]) -> Any:
@@ -89,6 +99,7 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
     relu: bool = False,
+    residual: Tensor | None = None,
 ) -> Tensor:
     """Normalise each channel (axis 1), then scale by ``weight`` and shift by ``bias``.
 
@@ -104,6 +115,8 @@ def batch_norm(
         eps: added to the variance before the square root.
         relu: follow with ``relu`` in the same pass, both ways (what a conv net's
             ``relu(batch_norm(x))`` computes, with one pass over the activations fewer each way).
+        residual: a tensor shaped like ``x`` added before the ReLU, in the same pass: the end
+            of a residual block, ``relu(batch_norm(x) + shortcut)``.
 
     Returns:
         A tensor shaped like ``x``.
@@ -137,10 +150,16 @@ def batch_norm(
         )
     if not 0.0 <= float(momentum) <= 1.0:
         raise ValueError(f"{where}: momentum must lie in [0, 1], got {momentum!r}.")
+    if residual is not None and tuple(getattr(residual, "shape", ())) != shape:
+        raise ValueError(
+            f"{where}: residual must have the input's shape {shape}, "
+            f"got {tuple(getattr(residual, 'shape', ()))}."
+        )
     return BatchNorm.apply(
         x,
         weight,
         bias,
+        residual,
         running_mean=rm,
         running_var=rv,
         training=bool(training),

@@ -12,9 +12,14 @@ rather than stored. In evaluation mode the statistics are constants and ``dx = g
 
 ``relu=True`` fuses the ReLU that usually follows (``max(y, 0)`` in the same pass); its backward
 takes that output and lets the gradient through where it is positive, again in the same pass.
+``residual`` adds an array before that ReLU, so the end of a residual block,
+``relu(bn(x) + shortcut)``, is one pass forward; backward, the gradient through the ReLU (which
+is also the shortcut's) goes in as ``grad_y`` with no ``relu_output``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +30,8 @@ from chainrule.kernels._dispatch import jit, prange, use_numba
 __all__ = ["batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
 
 
-def _fwd_loops(x, gamma, beta, eps, relu, y, mean, var, invstd):  # pragma: no cover - numba
+def _fwd_loops(x, gamma, beta, eps, relu, res, y, mean, var, invstd):  # pragma: no cover - numba
+    # res: (N, C, S) added before the ReLU, or an empty array for none
     N, C, S = x.shape
     m = N * S
     for c in prange(C):
@@ -43,7 +49,12 @@ def _fwd_loops(x, gamma, beta, eps, relu, y, mean, var, invstd):  # pragma: no c
         inv = 1.0 / np.sqrt(v + eps)
         scale = gamma[c] * inv
         b = beta[c]
-        if relu:
+        if res.size:
+            for n in range(N):
+                for s in range(S):
+                    z = (x[n, c, s] - mu) * scale + b + res[n, c, s]
+                    y[n, c, s] = 0.0 if relu and z < 0 else z
+        elif relu:
             for n in range(N):
                 for s in range(S):
                     z = (x[n, c, s] - mu) * scale + b
@@ -93,7 +104,7 @@ def _bwd_loops(
                         dx[n, c, s] = k * gv
 
 
-def _eval_loops(x, mean, scale, beta, relu, y):  # pragma: no cover - numba
+def _eval_loops(x, mean, scale, beta, relu, res, y):  # pragma: no cover - numba
     N, C, S = x.shape
     for nc in prange(N * C):
         n = nc // C
@@ -101,7 +112,11 @@ def _eval_loops(x, mean, scale, beta, relu, y):  # pragma: no cover - numba
         mu = mean[c]
         k = scale[c]
         b = beta[c]
-        if relu:
+        if res.size:
+            for s in range(S):
+                z = (x[n, c, s] - mu) * k + b + res[n, c, s]
+                y[n, c, s] = 0.0 if relu and z < 0 else z
+        elif relu:
             for s in range(S):
                 z = (x[n, c, s] - mu) * k + b
                 y[n, c, s] = 0.0 if z < 0 else z
@@ -124,6 +139,17 @@ def _as_ncs(x: np.ndarray, where: str) -> np.ndarray:
     return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
 
 
+def _residual(residual: np.ndarray | None, x: np.ndarray, x3: np.ndarray, where: str) -> Any:
+    """``residual`` as a C-contiguous ``(N, C, S)`` array in the dtype of ``x``, or None."""
+    if residual is None:
+        return None
+    if tuple(residual.shape) != tuple(x.shape):
+        raise ValueError(
+            f"{where}: residual {tuple(residual.shape)} must match x {tuple(x.shape)}."
+        )
+    return np.ascontiguousarray(residual, dtype=x3.dtype).reshape(x3.shape)
+
+
 def _param(
     p: np.ndarray | None, C: int, fill: float, dtype: np.dtype, name: str, where: str
 ) -> np.ndarray:
@@ -141,6 +167,7 @@ def batch_norm_forward_train(
     beta: np.ndarray | None = None,
     eps: float = 1e-5,
     relu: bool = False,
+    residual: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Normalise each channel by its batch statistics, then scale and shift.
 
@@ -150,6 +177,8 @@ def batch_norm_forward_train(
         beta: shift ``(C,)``, or None for 0.
         eps: added to the variance.
         relu: apply ``max(., 0)`` to ``y`` in the same pass (batch norm + ReLU fused).
+        residual: an array shaped like ``x`` added before the ReLU, in the same pass (the end
+            of a residual block: ``relu(bn(x) + shortcut)``).
 
     Returns:
         ``(y, mean, var, invstd)``: ``y`` shaped like ``x``; ``mean``, biased ``var`` and
@@ -164,12 +193,14 @@ def batch_norm_forward_train(
         raise ValueError(f"{where}: need at least one value per channel, got {tuple(x.shape)}.")
     gam = _param(gamma, C, 1.0, x3.dtype, "gamma", where)
     bet = _param(beta, C, 0.0, x3.dtype, "beta", where)
+    r3 = _residual(residual, x, x3, where)
     if use_numba(x3):
         y = _memory.empty_like(x3)
         mean = np.empty(C, x3.dtype)
         var = np.empty(C, x3.dtype)
         invstd = np.empty(C, x3.dtype)
-        _fwd_numba(x3, gam, bet, float(eps), bool(relu), y, mean, var, invstd)
+        res = np.empty((0, 0, 0), x3.dtype) if r3 is None else r3
+        _fwd_numba(x3, gam, bet, float(eps), bool(relu), res, y, mean, var, invstd)
         return y.reshape(x.shape), mean, var, invstd
     mean64 = x3.mean(axis=(0, 2), dtype=np.float64)
     centered = x3 - mean64.astype(x3.dtype)[:, None]
@@ -177,6 +208,8 @@ def batch_norm_forward_train(
     invstd64 = 1.0 / np.sqrt(var64 + eps)
     scale = (gam * invstd64).astype(x3.dtype)
     y = centered * scale[:, None] + bet[:, None]
+    if r3 is not None:
+        y += r3
     if relu:
         y[y < 0] = 0
     return (
@@ -195,10 +228,12 @@ def batch_norm_forward_eval(
     beta: np.ndarray | None = None,
     eps: float = 1e-5,
     relu: bool = False,
+    residual: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalise with fixed statistics: ``y = (x - running_mean) * invstd * gamma + beta``.
 
-    With ``relu``, ``y`` is ``max(y, 0)`` (one pass).
+    ``residual`` (shaped like ``x``) is added next and, with ``relu``, ``y`` is ``max(y, 0)``;
+    all in one pass.
 
     Returns:
         ``(y, invstd)``; pass ``running_mean`` and ``invstd`` to ``batch_norm_backward`` with
@@ -213,11 +248,15 @@ def batch_norm_forward_eval(
     bet = _param(beta, C, 0.0, x3.dtype, "beta", where)
     invstd = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(x3.dtype)
     scale = gam * invstd
+    r3 = _residual(residual, x, x3, where)
     if use_numba(x3):  # one threaded pass
         y = _memory.empty_like(x3)
-        _eval_numba(x3, mean, scale, bet, bool(relu), y)
+        res = np.empty((0, 0, 0), x3.dtype) if r3 is None else r3
+        _eval_numba(x3, mean, scale, bet, bool(relu), res, y)
         return y.reshape(x.shape), invstd
     y = (x3 - mean[:, None]) * scale[:, None] + bet[:, None]
+    if r3 is not None:
+        y += r3
     if relu:
         y[y < 0] = 0
     return y.reshape(x.shape), invstd

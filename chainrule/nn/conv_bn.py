@@ -44,8 +44,10 @@ def foldable(conv: Module, bn: Module) -> bool:
     )
 
 
-def conv_bn(conv: Module, bn: Module, x: Tensor, relu: bool = False) -> Tensor:
-    """``bn(conv(x))`` (then ``relu`` if asked), as one convolution when the batch norm is fixed.
+def conv_bn(
+    conv: Module, bn: Module, x: Tensor, relu: bool = False, residual: Tensor | None = None
+) -> Tensor:
+    """``bn(conv(x))`` (plus ``residual``, then ``relu``, if asked), fused where nothing can tell.
 
     Args:
         conv: a ``Conv2d`` (any other module is simply called).
@@ -53,10 +55,17 @@ def conv_bn(conv: Module, bn: Module, x: Tensor, relu: bool = False) -> Tensor:
         x: the input of ``conv``.
         relu: apply ReLU to the result; without hooks on ``bn`` it runs inside the batch norm's
             pass (``_BatchNorm.normalize``).
+        residual: a tensor added to the batch norm's output before the ReLU (a residual block's
+            shortcut); also inside that pass, or in ``F.add_relu`` after a folded convolution.
 
     Returns:
         The batch norm's (or the ReLU's) output.
     """
+    if residual is not None:
+        if not foldable(conv, bn) and isinstance(bn, _BatchNorm) and not _hooked(bn):
+            return bn.normalize(conv(x), relu=relu, residual=residual)
+        out = conv_bn(conv, bn, x)
+        return F.add_relu(out, residual) if relu else out + residual
     if not foldable(conv, bn):
         if relu and isinstance(bn, _BatchNorm) and not _hooked(bn):
             return bn.normalize(conv(x), relu=True)

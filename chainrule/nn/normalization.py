@@ -98,11 +98,12 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.normalize(x)
 
-    def normalize(self, x: Tensor, relu: bool = False) -> Tensor:
-        """``forward``, optionally followed by a ReLU in the same pass (no hooks run).
+    def normalize(self, x: Tensor, relu: bool = False, residual: Tensor | None = None) -> Tensor:
+        """``forward``, optionally plus ``residual`` and then a ReLU, in one pass (no hooks run).
 
         ``bn.normalize(x, relu=True)`` equals ``relu(bn(x))`` with one pass over the activations
-        fewer each way; the ResNet blocks use it.
+        fewer each way, and ``bn.normalize(x, True, s)`` equals ``relu(bn(x) + s)`` with one pass
+        fewer forward; the ResNet blocks use both.
         """
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -122,6 +123,7 @@ class _BatchNorm(Module):
             factor,
             self.eps,
             relu,
+            residual,
         )
 
     def extra_repr(self) -> str:

@@ -178,6 +178,75 @@ def test_batch_norm_fused_relu_equals_relu_after_batch_norm(backend, training, d
         np.testing.assert_allclose(got, expected, **tol)
 
 
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 3, 4)])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("relu", [True, False])
+def test_batch_norm_fused_residual_gradcheck(backend, shape, training, relu):
+    C = shape[1]
+    x, w, b, r = _t(shape, 3, shift=3.0), _t((C,), 4), _t((C,), 5), _t(shape, 6)
+    rm = cr.tensor(np.linspace(2, 4, C))
+    rv = cr.tensor(np.linspace(0.5, 2, C))
+
+    def fn(x, w, b, r):
+        return F.batch_norm(
+            x, rm, rv, w, b, training=training, momentum=0.0, relu=relu, residual=r
+        )
+
+    assert cr.gradcheck(fn, [x, w, b, r])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_fused_residual_equals_add_relu_after_batch_norm(backend, training, dtype):
+    rng = np.random.default_rng(8)
+    data = rng.standard_normal((6, 4, 5, 5)) * 2 + 1
+    skip = rng.standard_normal(data.shape)
+    upstream = rng.standard_normal(data.shape)
+    results = []
+    for fused in (False, True):
+        x = cr.tensor(data, dtype=dtype, requires_grad=True)
+        s = cr.tensor(skip, dtype=dtype, requires_grad=True)
+        w = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype, requires_grad=True)
+        b = cr.tensor(np.linspace(-0.5, 0.5, 4), dtype=dtype, requires_grad=True)
+        rm = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype)
+        rv = cr.tensor(np.linspace(1.0, 4.0, 4), dtype=dtype)
+        if fused:
+            y = F.batch_norm(x, rm, rv, w, b, training=training, relu=True, residual=s)
+        else:
+            y = F.add_relu(F.batch_norm(x, rm, rv, w, b, training=training), s)
+        (y * cr.tensor(upstream, dtype=dtype)).sum().backward()
+        grads = [x.grad.numpy(), s.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+        results.append([y.numpy(), *grads, rm.numpy(), rv.numpy()])
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-12}
+    assert (results[1][0] == 0).any() and (results[1][0] > 0).any()
+    for got, expected in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, expected, **tol)
+
+
+def test_batch_norm_residual_must_match_the_input():
+    x = cr.randn(4, 3, 2, 2)
+    with pytest.raises(ValueError, match=r"batch_norm: residual must have the input's shape"):
+        F.batch_norm(x, None, None, training=True, residual=cr.randn(4, 3, 2, 1))
+
+
+def test_batch_norm_fused_residual_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    data = rng.standard_normal((8, 3, 4, 4)).astype(np.float32)
+    skip = rng.standard_normal(data.shape).astype(np.float32)
+    x = cr.tensor(data, requires_grad=True)
+    s = cr.tensor(skip, requires_grad=True)
+    y = F.batch_norm(x, None, None, training=True, relu=True, residual=s)
+    y.sum().backward()
+    tx = torch.tensor(data, requires_grad=True)
+    ts = torch.tensor(skip, requires_grad=True)
+    ty = torch.relu(torch.nn.functional.batch_norm(tx, None, None, training=True) + ts)
+    ty.sum().backward()
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(s.grad.numpy(), ts.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_batch_norm_fused_relu_keeps_nan(backend):
     x = cr.zeros(4, 2, 3)
     x.data[0, 0, 0] = np.nan

@@ -127,3 +127,35 @@ def test_batch_norm_bad_arguments():
         batch_norm_forward_train(np.zeros((4, 3), np.int32))
     with pytest.raises(ValueError, match="must match"):
         batch_norm_backward(np.zeros((4, 2)), np.zeros((4, 3)), None, np.zeros(3), np.ones(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("relu", [False, True])
+def test_batch_norm_adds_a_residual_before_the_relu(backend, rng, dtype, shape, relu):
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    r = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.standard_normal(shape[1]).astype(dtype)
+    beta = rng.standard_normal(shape[1]).astype(dtype)
+    ry = _reference(x, gamma, beta, 1e-5)[0] + r
+    if relu:
+        ry = np.maximum(ry, 0)
+    y = batch_norm_forward_train(x, gamma, beta, 1e-5, relu, r)[0]
+    np.testing.assert_allclose(y, ry, **tolerance(dtype))
+    axes = (0,) + tuple(range(2, x.ndim))
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    shape_c = (1, -1) + (1,) * (x.ndim - 2)
+    expected = (x - mean.reshape(shape_c)) / np.sqrt(var.reshape(shape_c) + 1e-5)
+    expected = expected * gamma.reshape(shape_c) + beta.reshape(shape_c) + r
+    if relu:
+        expected = np.maximum(expected, 0)
+    y_eval = batch_norm_forward_eval(x, mean, var, gamma, beta, 1e-5, relu, r)[0]
+    np.testing.assert_allclose(y_eval, expected, **tolerance(dtype))
+
+
+def test_batch_norm_residual_shape_is_checked(backend):
+    x = np.ones((2, 3, 4))
+    with pytest.raises(ValueError, match=r"batch_norm: residual \(2, 3\) must match x"):
+        batch_norm_forward_train(x, residual=np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"batch_norm\(eval\): residual"):
+        batch_norm_forward_eval(x, np.zeros(3), np.ones(3), residual=np.ones((2, 4, 3)))

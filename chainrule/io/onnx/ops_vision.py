@@ -187,9 +187,13 @@ def _batch_norm(c: OpContext) -> None:
     shift = c.x(2) or c.const(np.zeros(channels))
     mean, var = c.param_value("running_mean"), c.param_value("running_var")
     relu = bool(c.params.get("relu", False))  # F.batch_norm(relu=True): a Relu node after it
+    residual = c.x(3) or None  # F.batch_norm(residual=r): an Add node before that
     eps = float(c.params.get("eps", 1e-5))
     inputs = [c.x(0), scale, shift, mean, var]
-    norm = c.node("BatchNormalization", inputs, c.out if not relu else None, epsilon=eps)
+    last = not relu and residual is None
+    norm = c.node("BatchNormalization", inputs, c.out if last else None, epsilon=eps)
+    if residual is not None:
+        norm = c.node("Add", [norm, residual], c.out if not relu else None)
     if relu:
         c.result("Relu", [norm])
 

@@ -124,10 +124,12 @@ class _ResidualBlock(Module):
         expect_ndim(name, x, (4,), "(N, C, H, W)")
         expect_dim(name, x, 1, self.in_channels, f"(N, {self.in_channels}, H, W)")
 
-    def _add_shortcut(self, x: Tensor, out: Tensor) -> Tensor:
+    def _finish(self, conv: Module, bn: Module, x: Tensor, h: Tensor) -> Tensor:
+        """``relu(bn(conv(h)) + shortcut(x))``: the add and ReLU run in the batch norm's pass."""
         if self.residual:
-            return F.add_relu(out, x if self.shortcut is None else self.shortcut(x))
-        return F.relu(out)
+            s = x if self.shortcut is None else self.shortcut(x)
+            return conv_bn(conv, bn, h, relu=True, residual=s)
+        return conv_bn(conv, bn, h, relu=True)
 
 
 class BasicBlock(_ResidualBlock):
@@ -181,8 +183,7 @@ class BasicBlock(_ResidualBlock):
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
         out = conv_bn(self.conv1, self.bn1, x, relu=True)
-        out = conv_bn(self.conv2, self.bn2, out)
-        return self._add_shortcut(x, out)
+        return self._finish(self.conv2, self.bn2, x, out)
 
     def extra_repr(self) -> str:
         kind = f"shortcut={self.option}" if self.residual else "residual=False"
@@ -244,8 +245,7 @@ class Bottleneck(_ResidualBlock):
         self._check_input(x)
         out = conv_bn(self.conv1, self.bn1, x, relu=True)
         out = conv_bn(self.conv2, self.bn2, out, relu=True)
-        out = conv_bn(self.conv3, self.bn3, out)
-        return self._add_shortcut(x, out)
+        return self._finish(self.conv3, self.bn3, x, out)
 
     def extra_repr(self) -> str:
         kind = f"shortcut={self.option}" if self.residual else "residual=False"

@@ -209,11 +209,13 @@ def test_fused_relu_options_export_a_relu_node(roundtrip, batches) -> None:
     def fn(m, x):
         y = F.conv2d(x, m.w, m.b, padding=1, relu=True)
         z = F.batch_norm(y, stats["running_mean"], stats["running_var"], m.g, m.s, relu=True)
-        return F.add_relu(z, -y)
+        v = F.batch_norm(z, stats["running_mean"], stats["running_var"], relu=True, residual=y)
+        return F.add_relu(v, -y)
 
     model = Lambda(
         fn, w=cr.randn(4, 4, 3, 3) * 0.3, b=cr.randn(4), g=cr.rand(4) + 0.5, s=cr.randn(4)
     )
     proto = roundtrip(model, batches((4, 6, 6)))
     ops = [n.op_type for n in proto.graph.node]
-    assert ops.count("Relu") == 3 and "Conv" in ops and "BatchNormalization" in ops
+    assert ops.count("Relu") == 4 and "Conv" in ops and ops.count("BatchNormalization") == 2
+    assert ops.count("Add") == 2
