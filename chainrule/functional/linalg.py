@@ -12,6 +12,9 @@ from .elementwise import _pair
 
 __all__ = ["matmul", "linear", "dot"]
 
+# outputs from this many elements add their bias on every kernel thread (kernels/pointwise.py)
+_THREADED_BIAS_FROM = 1 << 20
+
 
 def _swap(a: Any) -> Any:
     return a.swapaxes(-1, -2)
@@ -113,7 +116,12 @@ class Linear(Function):
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         y = x2 @ w.T
         if b is not None:
-            y += b
+            if type(y) is np.ndarray and y.size >= _THREADED_BIAS_FROM:
+                from ..kernels.pointwise import add_row_bias_  # loads numba on first use
+
+                add_row_bias_(y, b)
+            else:
+                y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else y
 
     @staticmethod

@@ -23,6 +23,7 @@ from chainrule.kernels._dispatch import SERIAL_BELOW, jit, jit_serial, prange, u
 
 __all__ = [
     "relu_forward", "relu_inplace", "relu_images", "relu_backward", "add_same_shape", "add_relu",
+    "add_row_bias_",
 ]  # fmt: skip
 
 
@@ -48,11 +49,20 @@ def _add_relu_loops(a, b, out):  # pragma: no cover - numba
         out[i] = 0.0 if v < 0 else v
 
 
+def _row_bias_loops(y, b):  # pragma: no cover - numba
+    R, K = y.shape
+    for r in prange(R):
+        row = y[r]
+        for k in range(K):
+            row[k] += b[k]
+
+
 _relu_numba = jit(_relu_loops)
 _relu_serial = jit_serial(_relu_loops)  # for the convolution slab workers (one core each)
 _add_relu_numba = jit(_add_relu_loops)
 _relu_grad_numba = jit(_relu_grad_loops)
 _add_numba = jit(_add_loops)
+_row_bias_numba = jit(_row_bias_loops)
 
 
 def _flat_twins(*arrays: Any) -> bool:
@@ -127,3 +137,26 @@ def add_relu(a: Any, b: Any) -> Any:
     out = np.add(a, b)
     out[out < 0] = 0
     return out
+
+
+def add_row_bias_(y: Any, b: Any) -> Any:
+    """``y += b`` in place for a 2-D ``y`` and a 1-D ``b`` (a dense layer's bias); returns ``y``.
+
+    Large C-contiguous float arrays add on every kernel thread (NumPy's ``+=`` uses one core: 1.8
+    ms of a language model's 35 ms inference went to its (700, 10000) decoder bias).
+    """
+    if (
+        type(y) is np.ndarray
+        and type(b) is np.ndarray
+        and y.ndim == 2
+        and b.shape == (y.shape[1],)
+        and y.dtype == b.dtype
+        and y.flags.c_contiguous
+        and y.size >= SERIAL_BELOW
+        and use_numba(y, b)
+    ):
+        _row_bias_numba(y, b)
+        return y
+    y += b
+    return y
+

@@ -119,3 +119,13 @@ def test_linear_errors():
         cr.linear(cr.ones(2, 5), cr.ones(4, 5), cr.ones(3))
     with pytest.raises(ValueError, match="weight of shape"):
         cr.linear(cr.ones(2, 5), cr.ones(5))
+
+
+def test_linear_large_output_adds_its_bias_on_the_kernel_threads():
+    # 700 x 2000 outputs: above the threaded-bias threshold
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((700, 30)).astype(np.float32)
+    w = rng.standard_normal((2000, 30)).astype(np.float32)
+    b = rng.standard_normal(2000).astype(np.float32)
+    y = cr.functional.linear(cr.tensor(x), cr.tensor(w), cr.tensor(b)).numpy()
+    np.testing.assert_allclose(y, x @ w.T + b, rtol=1e-5, atol=1e-5)

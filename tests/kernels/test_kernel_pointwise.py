@@ -8,6 +8,7 @@ import pytest
 from chainrule.kernels._dispatch import SERIAL_BELOW
 from chainrule.kernels.pointwise import (
     add_relu,
+    add_row_bias_,
     add_same_shape,
     relu_backward,
     relu_forward,
@@ -94,3 +95,14 @@ def test_relu_inplace_overwrites_its_argument(backend, rng, shape):
     expected = np.maximum(view, 0)
     relu_inplace(view)
     np.testing.assert_array_equal(view, expected)
+
+
+@pytest.mark.parametrize("shape", [(700, 2000), (3, 5)])
+def test_add_row_bias_adds_in_place(backend, shape):
+    rng = np.random.default_rng(11)
+    y = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape[1]).astype(np.float32)
+    expected = y + b
+    out = add_row_bias_(y, b)
+    assert out is y
+    np.testing.assert_array_equal(y, expected)
