@@ -13,6 +13,9 @@ Layouts: padded planes ``(nb, C, L)``; wide columns ``(C*kh*kw, nb, Ho*Wp)`` (ro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, prange, use_numba
@@ -134,6 +137,7 @@ def wide_conv(
     kw: int,
     out: np.ndarray,
     relu: bool = False,
+    tasks: Sequence[Callable[[], Any]] = (),
 ) -> None:
     """Stride-1 convolution of ``src`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo).
 
@@ -147,6 +151,7 @@ def wide_conv(
         kw: kernel width.
         out: the output, overwritten.
         relu: apply ReLU to each slab of the output as it is written.
+        tasks: independent work for ``map_slabs`` to overlap with the slabs.
     """
     N, C = src.shape[:2]
     groups, Cog, Kg = wg.shape
@@ -167,7 +172,7 @@ def wide_conv(
         if relu:
             relu_images(out, n0, m)
 
-    map_slabs(slab, N, slab_images(N, K, Lo, dt.itemsize), use_numba(src))
+    map_slabs(slab, N, slab_images(N, K, Lo, dt.itemsize), use_numba(src), tasks)
 
 
 def wide_conv_dw(

@@ -18,11 +18,14 @@ discarded last row/column).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._gemm import serial_matmul
-from chainrule.kernels._parallel import map_slabs, scratch
+from chainrule.kernels._parallel import Once, map_slabs, resolve, scratch
 from chainrule.kernels.im2col import pad_planes
 from chainrule.kernels.pointwise import relu_images
 
@@ -202,21 +205,24 @@ def winograd_weights(w: np.ndarray, groups: int) -> np.ndarray:
 
 def winograd_conv(
     src: np.ndarray,
-    u: np.ndarray,
+    u: np.ndarray | Once,
     bias: np.ndarray,
     pad: Pad4,
     out: np.ndarray,
     relu: bool = False,
+    tasks: Sequence[Callable[[], Any]] = (),
 ) -> None:
     """3x3 stride-1 convolution of ``src`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo).
 
     Args:
         src: C-contiguous input.
-        u: transformed kernels from ``winograd_weights``.
+        u: transformed kernels from ``winograd_weights``, or a ``Once`` making them (with its
+            ``shape`` given), which one thread computes while the others transform inputs.
         bias: ``(C_out,)``.
         pad: (top, bottom, left, right).
         out: the output, overwritten.
         relu: apply ReLU to each slab of the output as it is written.
+        tasks: further independent work for ``map_slabs`` to overlap with the slabs.
     """
     N, C, H, W = src.shape
     _, groups, Cog, Cg = u.shape
@@ -240,7 +246,7 @@ def winograd_conv(
         else:
             _input_numpy(xp, Wp, th, tw, v)
         prod = scratch("winograd.products", 16 * Co * m_ * T, dt).reshape(16, groups, Cog, m_ * T)
-        np.matmul(u, v.reshape(16, groups, Cg, m_ * T), out=prod)
+        np.matmul(resolve(u), v.reshape(16, groups, Cg, m_ * T), out=prod)
         prod = prod.reshape(16, Co, m_ * T)
         if numba_path:
             _output_numba(prod, bias, n0, th, tw, out)
@@ -249,7 +255,9 @@ def winograd_conv(
         if relu:
             relu_images(out, n0, m_)
 
-    map_slabs(slab, N, nb, numba_path)
+    if isinstance(u, Once):
+        tasks = (u, *tasks)
+    map_slabs(slab, N, nb, numba_path, tasks)
 
 
 def winograd_conv_dw(

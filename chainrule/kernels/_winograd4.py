@@ -28,11 +28,14 @@ each strip of rows itself, and the 36 matrices of a slab are laid out ``_SKEW`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._gemm import serial_matmul
-from chainrule.kernels._parallel import map_slabs, scratch
+from chainrule.kernels._parallel import Once, map_slabs, resolve, scratch
 from chainrule.kernels.im2col import pad_planes
 from chainrule.kernels.pointwise import relu_images
 
@@ -367,21 +370,24 @@ def winograd4_weights(w: np.ndarray, groups: int) -> np.ndarray:
 
 def winograd4_conv(
     src: np.ndarray,
-    u: np.ndarray,
+    u: np.ndarray | Once,
     bias: np.ndarray,
     pad: Pad4,
     out: np.ndarray,
     relu: bool = False,
+    tasks: Sequence[Callable[[], Any]] = (),
 ) -> None:
     """3x3 stride-1 convolution of ``src`` (N, C, H, W) into ``out`` (N, C_out, Ho, Wo).
 
     Args:
         src: C-contiguous input.
-        u: transformed kernels from ``winograd4_weights``.
+        u: transformed kernels from ``winograd4_weights``, or a ``Once`` making them (with
+            its ``shape`` given), which one thread computes while the others transform inputs.
         bias: ``(C_out,)``.
         pad: (top, bottom, left, right).
         out: the output, overwritten.
         relu: apply ReLU to each slab of the output as it is written.
+        tasks: further independent work for ``map_slabs`` to overlap with the slabs.
     """
     N, C, H, W = src.shape
     _, groups, Cog, Cg = u.shape
@@ -400,7 +406,8 @@ def winograd4_conv(
         else:
             _input_numpy(src, n0, pad[0], pad[2], th, tw, v, _constants(dt))
         prod = _skewed("winograd.products", Co, m_ * T, dt)
-        np.matmul(u, v.reshape(36, groups, Cg, m_ * T), out=prod.reshape(36, groups, Cog, m_ * T))
+        uu = resolve(u)
+        np.matmul(uu, v.reshape(36, groups, Cg, m_ * T), out=prod.reshape(36, groups, Cog, m_ * T))
         if numba_path:
             _output_numba(prod, bias, n0, th, tw, out, _constants(dt))
         else:
@@ -408,12 +415,20 @@ def winograd4_conv(
         if relu:
             relu_images(out, n0, m_)
 
-    map_slabs(slab, N, nb, numba_path)
+    if isinstance(u, Once):
+        tasks = (u, *tasks)
+    map_slabs(slab, N, nb, numba_path, tasks)
 
 
 def winograd4_conv_dw(
-    g: np.ndarray, x: np.ndarray, dw: np.ndarray, db: np.ndarray, pad: Pad4
-) -> None:
+    g: np.ndarray,
+    x: np.ndarray,
+    dw: np.ndarray,
+    db: np.ndarray,
+    pad: Pad4,
+    tasks: Sequence[Callable[[], Any]] = (),
+    defer: bool = False,
+) -> Callable[[], None] | None:
     """Weight and bias gradients of a 3x3 stride-1 convolution by Winograd F(3x3, 4x4).
 
     Args:
@@ -422,6 +437,12 @@ def winograd4_conv_dw(
         dw: ``(C_out, C/groups, 3, 3)``, overwritten.
         db: ``(C_out,)`` float64, incremented by the sums of ``g``.
         pad: (top, bottom, left, right).
+        tasks: further independent work for ``map_slabs`` to overlap with the slabs.
+        defer: leave the final (serial) reduction of the slabs' parts undone and return it as
+            a call, for the caller to overlap with its next slabs (``map_slabs(tasks=...)``).
+
+    Returns:
+        With ``defer``, the call that writes ``dw`` and adds to ``db``; else None (both done).
     """
     N, C, H, W = x.shape
     Co, Cg = dw.shape[:2]
@@ -447,11 +468,18 @@ def winograd4_conv_dw(
         v4 = v.reshape(36, groups, Cg, m_ * T).transpose(0, 1, 3, 2)
         return np.matmul(gt.reshape(36, groups, Cog, m_ * T), v4), db_part
 
-    parts = map_slabs(slab, N, nb, numba_path)
-    total = parts[0][0]
-    for part, _ in parts[1:]:
-        total += part
-    for _, db_part in parts:
-        db += db_part
-    m = total.reshape(36, Co * Cg).astype(np.float64)
-    dw[...] = serial_matmul(_GG.T, m).T.reshape(Co, Cg, 3, 3)  # G^T M G for every channel pair
+    parts = map_slabs(slab, N, nb, numba_path, tasks)
+
+    def finish() -> None:
+        total = parts[0][0]
+        for part, _ in parts[1:]:
+            total += part
+        for _, db_part in parts:
+            db[...] += db_part
+        m = total.reshape(36, Co * Cg).astype(np.float64)
+        dw[...] = serial_matmul(_GG.T, m).T.reshape(Co, Cg, 3, 3)  # G^T M G for each pair
+
+    if defer:
+        return finish
+    finish()
+    return None

@@ -28,6 +28,7 @@ import numpy as np
 
 from chainrule.kernels import _memory
 from chainrule.kernels._args import check_float, check_ndim
+from chainrule.kernels._parallel import Once
 from chainrule.kernels._phased import phase_geometry, phased_conv, phased_conv_backward
 from chainrule.kernels._strided import strided_conv, strided_conv_backward
 from chainrule.kernels._wide import wide_conv, wide_conv_dw
@@ -132,7 +133,8 @@ def conv2d_forward(
         if relu:
             relu_inplace(y)
     elif _winograd_pays(kh, kw, st, dl, Cg, Co // groups):
-        _winograd(x, w, groups, bias, pd, y, relu)
+        u = _winograd_weights(np.ascontiguousarray(w), groups, Ho, Wo)
+        _winograd(x, u, bias, pd, y, relu)
     elif st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo):
         wide_conv(x, wg, bias, pd, dl, kh, kw, y, relu)
     elif _phased_pays(kh, kw, st, dl, Ho, Wo):
@@ -189,20 +191,37 @@ def _four_by_four(Ho: int, Wo: int) -> bool:
     return f4 <= WINOGRAD4_MAX_WORK * f2
 
 
+def _winograd_weights(w: np.ndarray, groups: int, Ho: int, Wo: int, flip: bool = False) -> Once:
+    """The transformed 3x3 kernels for an ``Ho x Wo`` output, made by the first slab needing them.
+
+    ``flip`` transforms ``_flipped_transposed(w)`` instead: the kernels of the input gradient.
+    """
+    Co, Cg = w.shape[:2]
+    if flip:
+        Co, Cg = Cg * groups, Co // groups
+
+    def kernels() -> np.ndarray:
+        return _flipped_transposed(w, groups).reshape(Co, Cg, 3, 3) if flip else w
+
+    if _four_by_four(Ho, Wo):
+        return Once(lambda: winograd4_weights(kernels(), groups), (36, groups, Co // groups, Cg))
+    return Once(lambda: winograd_weights(kernels(), groups), (16, groups, Co // groups, Cg))
+
+
 def _winograd(
     src: np.ndarray,
-    w: np.ndarray,
-    groups: int,
+    u: Once,
     bias: np.ndarray,
     pad: Pad4,
     out: np.ndarray,
     relu: bool = False,
+    tasks: tuple = (),
 ) -> None:
-    """The Winograd convolution of ``src`` by ``w`` (3x3) into ``out``, with the tile that pays."""
-    if _four_by_four(out.shape[2], out.shape[3]):
-        winograd4_conv(src, winograd4_weights(w, groups), bias, pad, out, relu)
+    """The Winograd convolution of ``src`` into ``out`` by the kernels of ``_winograd_weights``."""
+    if u.shape[0] == 36:
+        winograd4_conv(src, u, bias, pad, out, relu, tasks)
     else:
-        winograd_conv(src, winograd_weights(w, groups), bias, pad, out, relu)
+        winograd_conv(src, u, bias, pad, out, relu, tasks)
 
 
 def _flipped_transposed(w: np.ndarray, groups: int) -> np.ndarray:
@@ -293,18 +312,26 @@ def conv2d_backward(
         wino_dx = need_dx and min(back_pad) >= 0 and H * W <= WINOGRAD_DX_MAX_GROWTH * Ho * Wo
         wino_dx = wino_dx and _winograd_pays(kh, kw, st, dl, Co // groups, Cg)
         wide_dx = wide_dx and not wino_dx
+        # serial work overlaps the slabs of another pass: the input gradient's kernel transform
+        # runs beside the weight gradient's slabs, the weight gradient's final reduction beside
+        # the input gradient's slabs
+        w = np.ascontiguousarray(w)
+        u_dx = _winograd_weights(w, groups, H, W, flip=True) if wino_dx else None
+        dw_tasks = (u_dx,) if u_dx is not None else ()
+        finish = None
         if dw_tile == 4:
-            winograd4_conv_dw(g, x, dw.reshape(w.shape), db, pd)
+            defer = wide_dx or wino_dx
+            finish = winograd4_conv_dw(g, x, dw.reshape(w.shape), db, pd, dw_tasks, defer)
         elif dw_tile == 2:
             winograd_conv_dw(g, x, dw.reshape(w.shape), db, pd)
         if wide_dw:
             wide_conv_dw(g, x, dw, db, pd, dl, kh, kw)
+        dx_tasks = (finish,) if finish is not None else ()
         if wide_dx:
-            wf = _flipped_transposed(np.ascontiguousarray(w), groups)
-            wide_conv(g, wf, np.zeros(C, x.dtype), back_pad, dl, kh, kw, dx)
+            wf = _flipped_transposed(w, groups)
+            wide_conv(g, wf, np.zeros(C, x.dtype), back_pad, dl, kh, kw, dx, tasks=dx_tasks)
         if wino_dx:
-            wf4 = _flipped_transposed(np.ascontiguousarray(w), groups).reshape(C, -1, kh, kw)
-            _winograd(g, wf4, groups, np.zeros(C, x.dtype), back_pad, dx)
+            _winograd(g, u_dx, np.zeros(C, x.dtype), back_pad, dx, tasks=dx_tasks)
         own_db = wide_dw or wino_dw  # these passes sum db themselves
         general_dw = dw if (need_dw and not own_db) else None
         general_dx = dx if (need_dx and not (wide_dx or wino_dx)) else None

@@ -159,4 +159,3 @@ def add_row_bias_(y: Any, b: Any) -> Any:
         return y
     y += b
     return y
-

@@ -141,7 +141,7 @@ def test_conv2d_takes_winograd4_for_all_passes(
     for name in ("winograd4_conv", "winograd4_conv_dw"):
         original = getattr(conv, name)
         monkeypatch.setattr(
-            conv, name, lambda *a, _f=original, _n=name: (calls.append(_n), _f(*a))[1]
+            conv, name, lambda *a, _f=original, _n=name, **k: (calls.append(_n), _f(*a, **k))[1]
         )
     x = rng.standard_normal(xshape)
     w = rng.standard_normal((co, xshape[1] // groups, 3, 3))
@@ -181,7 +181,7 @@ def test_sixteen_channels_take_winograd4_for_the_weight_gradient_only(monkeypatc
     for name in ("winograd4_conv", "winograd4_conv_dw", "wide_conv", "wide_conv_dw"):
         original = getattr(conv, name)
         monkeypatch.setattr(
-            conv, name, lambda *a, _f=original, _n=name: (calls.append(_n), _f(*a))[1]
+            conv, name, lambda *a, _f=original, _n=name, **k: (calls.append(_n), _f(*a, **k))[1]
         )
     x = rng.standard_normal((2, 16, 7, 30)).astype(np.float32)  # wide enough for wide rows
     w = (rng.standard_normal((16, 16, 3, 3)) * 0.1).astype(np.float32)
@@ -213,7 +213,8 @@ def test_valid_convolutions_take_winograd_for_the_input_gradient_up_to_the_growt
     conv = importlib.import_module("chainrule.kernels.conv")
     calls = []
     original = conv._winograd
-    monkeypatch.setattr(conv, "_winograd", lambda *a: (calls.append(a[4]), original(*a))[1])
+    spy = lambda *a, **k: (calls.append(a[3]), original(*a, **k))[1]  # noqa: E731
+    monkeypatch.setattr(conv, "_winograd", spy)
     x = rng.standard_normal((2, 32, size, size)).astype(np.float32)
     w = (rng.standard_normal((32, 32, 3, 3)) * 0.1).astype(np.float32)
     gy = rng.standard_normal((2, 32, size - 2, size - 2)).astype(np.float32)
