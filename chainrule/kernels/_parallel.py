@@ -312,10 +312,11 @@ def sum_slab_parts(parts: list[Any], dw: np.ndarray | None, db: np.ndarray) -> N
     """Reduce the ``(dw_part, db_part)`` results of a weight-gradient ``map_slabs`` call.
 
     Overwrites ``dw`` (when not None) with the sum of the ``dw_part``s and adds the ``db_part``s
-    to ``db``.
+    to ``db``; ``dw`` may be the first part itself, which then takes the sum in place.
     """
     if dw is not None:
-        dw[...] = parts[0][0]
+        if dw is not parts[0][0]:
+            dw[...] = parts[0][0]
         for dw_part, _ in parts[1:]:
             dw += dw_part
     for _, db_part in parts:

@@ -25,7 +25,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._gemm import serial_matmul
-from chainrule.kernels._parallel import Once, map_slabs, resolve, scratch
+from chainrule.kernels._parallel import Once, map_slabs, resolve, scratch, sum_slab_parts
 from chainrule.kernels.im2col import pad_planes
 from chainrule.kernels.pointwise import relu_images
 
@@ -307,9 +307,6 @@ def winograd_conv_dw(
 
     parts = map_slabs(slab, N, nb, numba_path)
     total = parts[0][0]
-    for part, _ in parts[1:]:
-        total += part
-    for _, db_part in parts:
-        db += db_part
+    sum_slab_parts(parts, total, db)
     m = total.reshape(16, Co * Cg).astype(np.float64)
     dw[...] = serial_matmul(_GG.T, m).T.reshape(Co, Cg, 3, 3)  # G^T M G for every channel pair

@@ -35,7 +35,7 @@ import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._gemm import serial_matmul
-from chainrule.kernels._parallel import Once, map_slabs, resolve, scratch
+from chainrule.kernels._parallel import Once, map_slabs, resolve, scratch, sum_slab_parts
 from chainrule.kernels.im2col import pad_planes
 from chainrule.kernels.pointwise import relu_images
 
@@ -472,10 +472,7 @@ def winograd4_conv_dw(
 
     def finish() -> None:
         total = parts[0][0]
-        for part, _ in parts[1:]:
-            total += part
-        for _, db_part in parts:
-            db[...] += db_part
+        sum_slab_parts(parts, total, db)
         m = total.reshape(36, Co * Cg).astype(np.float64)
         dw[...] = serial_matmul(_GG.T, m).T.reshape(Co, Cg, 3, 3)  # G^T M G for each pair
 

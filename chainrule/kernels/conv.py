@@ -124,7 +124,8 @@ def conv2d_forward(
     bias = np.zeros(Co, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     if bias.shape != (Co,):
         raise ValueError(f"{where}: bias must have shape ({Co},), got {tuple(bias.shape)}.")
-    wg = np.ascontiguousarray(w).reshape(groups, Co // groups, Cg * kh * kw)
+    w = np.ascontiguousarray(w)
+    wg = w.reshape(groups, Co // groups, Cg * kh * kw)
     y = _memory.empty((N, Co, Ho, Wo), x.dtype)
     if _pointwise(kh, kw, st, pd):
         x4 = x.reshape(N, groups, C // groups, H * W)
@@ -133,8 +134,7 @@ def conv2d_forward(
         if relu:
             relu_inplace(y)
     elif _winograd_pays(kh, kw, st, dl, Cg, Co // groups):
-        u = _winograd_weights(np.ascontiguousarray(w), groups, Ho, Wo)
-        _winograd(x, u, bias, pd, y, relu)
+        _winograd(x, _winograd_weights(w, groups, Ho, Wo), bias, pd, y, relu)
     elif st == (1, 1) and _wide_pays(W + pd[2] + pd[3], Wo):
         wide_conv(x, wg, bias, pd, dl, kh, kw, y, relu)
     elif _phased_pays(kh, kw, st, dl, Ho, Wo):
@@ -276,7 +276,8 @@ def conv2d_backward(
         )
     x = np.ascontiguousarray(x)
     g = np.ascontiguousarray(grad_out, dtype=x.dtype)
-    wg = np.ascontiguousarray(w).reshape(groups, Co // groups, Cg * kh * kw)
+    w = np.ascontiguousarray(w)
+    wg = w.reshape(groups, Co // groups, Cg * kh * kw)
     dw = np.empty_like(wg) if need_dw else None
     db = np.zeros(Co, dtype=np.float64)
     dx = _memory.empty_like(x) if need_dx else None
@@ -315,7 +316,6 @@ def conv2d_backward(
         # serial work overlaps the slabs of another pass: the input gradient's kernel transform
         # runs beside the weight gradient's slabs, the weight gradient's final reduction beside
         # the input gradient's slabs
-        w = np.ascontiguousarray(w)
         u_dx = _winograd_weights(w, groups, H, W, flip=True) if wino_dx else None
         dw_tasks = (u_dx,) if u_dx is not None else ()
         finish = None

@@ -152,6 +152,15 @@ def test_batch_norm_fused_relu_gradcheck(backend, shape, training):
     assert cr.gradcheck(fn, [x, w, b])
 
 
+def _bn_params(dtype: str) -> tuple:
+    """Weight and bias (with gradients), running mean and variance for 4 channels."""
+    w = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype, requires_grad=True)
+    b = cr.tensor(np.linspace(-0.5, 0.5, 4), dtype=dtype, requires_grad=True)
+    rm = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype)
+    rv = cr.tensor(np.linspace(1.0, 4.0, 4), dtype=dtype)
+    return w, b, rm, rv
+
+
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_batch_norm_fused_relu_equals_relu_after_batch_norm(backend, training, dtype):
@@ -160,10 +169,7 @@ def test_batch_norm_fused_relu_equals_relu_after_batch_norm(backend, training, d
     results = []
     for fused in (False, True):
         x = cr.tensor(data, dtype=dtype, requires_grad=True)
-        w = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype, requires_grad=True)
-        b = cr.tensor(np.linspace(-0.5, 0.5, 4), dtype=dtype, requires_grad=True)
-        rm = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype)
-        rv = cr.tensor(np.linspace(1.0, 4.0, 4), dtype=dtype)
+        w, b, rm, rv = _bn_params(dtype)
         if fused:
             y = F.batch_norm(x, rm, rv, w, b, training=training, relu=True)
         else:
@@ -206,10 +212,7 @@ def test_batch_norm_fused_residual_equals_add_relu_after_batch_norm(backend, tra
     for fused in (False, True):
         x = cr.tensor(data, dtype=dtype, requires_grad=True)
         s = cr.tensor(skip, dtype=dtype, requires_grad=True)
-        w = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype, requires_grad=True)
-        b = cr.tensor(np.linspace(-0.5, 0.5, 4), dtype=dtype, requires_grad=True)
-        rm = cr.tensor(np.linspace(0.5, 1.5, 4), dtype=dtype)
-        rv = cr.tensor(np.linspace(1.0, 4.0, 4), dtype=dtype)
+        w, b, rm, rv = _bn_params(dtype)
         if fused:
             y = F.batch_norm(x, rm, rv, w, b, training=training, relu=True, residual=s)
         else:
