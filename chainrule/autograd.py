@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _deferred
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -406,6 +408,10 @@ def _run_backward(
     anomaly = _mode.anomaly
     prev_mode = _mode.enabled
     _mode.enabled = False
+    # kernels may leave weight gradients to finish in the background (chainrule/_deferred.py);
+    # a plain leaf's .grad takes such an array unread, every other use flushes first
+    background = _deferred.allowed(capture is None and not anomaly)
+    background.__enter__()
     try:
         while ready:
             node = ready.pop()
@@ -422,6 +428,14 @@ def _run_backward(
                 fn = t.grad_fn
                 if ig is not None:
                     data = t.data
+                    if _deferred.pending(ig) and (
+                        fn is not None
+                        or t.grad is not None
+                        or t._hooks
+                        or ig.shape != data.shape
+                        or ig.dtype != data.dtype
+                    ):
+                        _deferred.flush()
                     if ig.shape != data.shape:
                         ig = unbroadcast(ig, data.shape)
                     if ig.dtype is not data.dtype and ig.dtype != data.dtype:
@@ -447,6 +461,7 @@ def _run_backward(
                 node.inputs = ()
     finally:
         _mode.enabled = prev_mode
+        background.__exit__(None, None, None)  # finishes the background work
 
 
 def _visit(

@@ -54,6 +54,11 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 SERIAL_BELOW = 1 << 15
 
 
+# Background jobs queued or running on the kernel threads (``_team.py`` keeps the count); while
+# there are any, a parallel kernel runs on the calling thread alone, the other cores being busy.
+BACKGROUND = [0]
+
+
 class _ParallelKernel:
     """A numba ``parallel=True`` kernel that runs single-threaded on small inputs."""
 
@@ -65,7 +70,7 @@ class _ParallelKernel:
     def __call__(self, *args: Any) -> Any:
         work = max((a.size for a in args if isinstance(a, np.ndarray)), default=0)
         threads = _numba.get_num_threads()
-        if work >= SERIAL_BELOW or threads == 1:
+        if (work >= SERIAL_BELOW and not BACKGROUND[0]) or threads == 1:
             return self.dispatcher(*args)
         _numba.set_num_threads(1)  # per calling thread in numba
         try:

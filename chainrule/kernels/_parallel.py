@@ -19,7 +19,6 @@ concurrent callers are counted so that the last one out restores it.
 from __future__ import annotations
 
 import ctypes
-import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -28,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import _deferred
+from chainrule.kernels import _team
 from chainrule.kernels._dispatch import numba_threads
 
 __all__ = [
-    "map_slabs", "Once", "resolve", "scratch", "blas_controls", "openblas_libraries",
-    "sum_slab_parts",
+    "map_slabs", "map_slabs_later", "finish_background", "Once", "resolve", "scratch",
+    "blas_controls", "openblas_libraries", "sum_slab_parts",
 ]  # fmt: skip
 
 _SYMBOLS = (
@@ -43,11 +44,10 @@ _SYMBOLS = (
 )
 
 _KEEP_BYTES = 64 * 1024 * 1024
-_PREFIX = "chainrule-kernel"
 _lock = threading.Lock()
 _local = threading.local()
 _state: dict[str, Any] = {
-    "libraries": None, "controls": None, "team": None, "active": 0, "saved": [],
+    "libraries": None, "controls": None, "active": 0, "saved": [],
 }  # fmt: skip
 
 
@@ -111,91 +111,6 @@ def _single_threaded_blas() -> Iterator[None]:
                     set_threads(n)
 
 
-class _Helper:
-    """One pool thread: it waits on ``start``, runs the team's job, then releases ``done``.
-
-    Two plain locks used as binary semaphores: waking a thread and waiting for it cost a few
-    microseconds each, against ~40 for a ``ThreadPoolExecutor`` submit and ``wait`` (a resnet20
-    training step makes about 60 pooled calls).
-    """
-
-    def __init__(self, team: _Team, index: int) -> None:
-        self.start = threading.Lock()
-        self.done = threading.Lock()
-        self.start.acquire()
-        self.done.acquire()
-        self.thread = threading.Thread(
-            target=self._loop, args=(team,), name=f"{_PREFIX}-{index}", daemon=True
-        )
-        self.thread.start()
-
-    def _loop(self, team: _Team) -> None:
-        while True:
-            self.start.acquire()
-            job = team.job
-            try:
-                if job is None:
-                    return
-                job()
-            except BaseException as error:  # re-raised on the calling thread
-                team.errors.append(error)
-            finally:
-                self.done.release()
-
-
-class _Team:
-    """``size`` helper threads that run one job at a time alongside the calling thread."""
-
-    def __init__(self, size: int) -> None:
-        self.pid = os.getpid()
-        self.busy = threading.Lock()
-        self.job: Callable[[], None] | None = None
-        self.errors: list[BaseException] = []
-        self.helpers = [_Helper(self, i) for i in range(size)]
-
-    def run(self, job: Callable[[], None], helpers: int) -> bool:
-        """Run ``job`` on ``helpers`` pool threads and the caller; False if the team is busy.
-
-        Returns only once every helper has finished, re-raising the first error of any of them.
-        """
-        if not self.busy.acquire(blocking=False):
-            return False  # another thread holds the team: the caller works alone
-        try:
-            self.job, self.errors = job, []
-            woken = self.helpers[:helpers]
-            for helper in woken:
-                helper.start.release()
-            try:
-                job()
-            finally:
-                for helper in woken:
-                    helper.done.acquire()
-                self.job = None
-            if self.errors:
-                raise self.errors[0]
-            return True
-        finally:
-            self.busy.release()
-
-    def close(self) -> None:
-        """Let the helpers exit once the job in progress (if any) is over."""
-        with self.busy:
-            self.job = None
-            for helper in self.helpers:
-                helper.start.release()
-
-
-def _team(helpers: int) -> _Team:
-    """The process's helper team, rebuilt for a new worker count or after a fork."""
-    with _lock:
-        team = _state["team"]
-        if team is None or len(team.helpers) != helpers or team.pid != os.getpid():
-            if team is not None and team.pid == os.getpid():
-                team.close()
-            _state["team"] = team = _Team(helpers)
-        return team
-
-
 class Once:
     """A value computed on first use by whichever thread asks first; the others wait for it.
 
@@ -226,6 +141,19 @@ def resolve(value: Any) -> Any:
     return value() if isinstance(value, Once) else value
 
 
+def _slabs(N: int, nb: int, workers: int) -> list[tuple[int, int]]:
+    """``(n0, m)`` of the slabs of about ``nb`` images covering ``range(N)``.
+
+    With several workers, a whole number of slabs per worker, so that no core idles through the
+    last round. Pooled and background runs split alike, so their results agree to the bit.
+    """
+    if workers > 1:
+        count = -(-N // nb)
+        count = -(-count // workers) * workers
+        nb = -(-N // min(count, N))
+    return [(n0, min(nb, N - n0)) for n0 in range(0, N, nb)]
+
+
 def map_slabs(
     fn: Callable[[int, int], Any],
     N: int,
@@ -253,40 +181,117 @@ def map_slabs(
         The results of ``fn`` in slab order.
     """
     workers = numba_threads() if threaded else 1
-    nested = getattr(_local, "in_slabs", False)  # a slab never waits on the pool it runs in
+    nested = _team.in_slabs()  # a slab never waits on the team it runs in
     pooled = workers > 1 and N > 1 and not nested and bool(blas_controls())
-    if pooled:
-        # a whole number of slabs per worker, so that no core idles through the last round
-        count = -(-N // nb)
-        count = -(-count // workers) * workers
-        nb = -(-N // min(count, N))
-    slabs = [(n0, min(nb, N - n0)) for n0 in range(0, N, nb)]
+    slabs = _slabs(N, nb, workers if pooled else 1)
     if not pooled or len(slabs) <= 1:
         for task in tasks:
             task()
         return [fn(n0, m) for n0, m in slabs]
     results: list[Any] = [None] * len(slabs)
-    jobs = len(tasks) + len(slabs)
-    claim = itertools.count()  # next() is atomic under the GIL
+    ntasks = len(tasks)
 
-    def drain() -> None:
-        _local.in_slabs = True
-        try:
-            while (i := next(claim)) < jobs:
-                if i < len(tasks):
-                    tasks[i]()
-                else:
-                    i -= len(tasks)
-                    results[i] = fn(*slabs[i])
-        finally:
-            _local.in_slabs = False
+    def run_job(i: int) -> None:
+        if i < ntasks:
+            tasks[i]()
+        else:
+            results[i - ntasks] = fn(*slabs[i - ntasks])
 
-    team = _team(workers - 1)
+    njobs = ntasks + len(slabs)
+    pool = _team.team(workers - 1)
     with _single_threaded_blas():
         # the helpers are done before BLAS gets its threads back, even on an error
-        if not team.run(drain, min(workers, jobs) - 1):
-            drain()
+        if not pool.run(run_job, njobs):
+            for i in range(njobs):
+                run_job(i)
     return results
+
+
+class _Later:
+    """The background slabs of one ``map_slabs_later`` call and the call that uses their results."""
+
+    def __init__(self, fn: Callable, slabs: list, finish: Callable[[list[Any]], None]) -> None:
+        self.fn, self.slabs, self.finish = fn, slabs, finish
+        self.results: list[Any] = [None] * len(slabs)
+        self.left = len(slabs)
+        self.lock = threading.Lock()
+
+    def job(self, i: int) -> Callable[[], None]:
+        def run() -> None:
+            errors = _background["errors"]  # re-raised by finish_background
+            try:
+                if not errors:
+                    self.results[i] = self.fn(*self.slabs[i])
+            except BaseException as error:
+                errors.append(error)
+            with self.lock:
+                self.left -= 1
+                last = self.left == 0
+            if not last:
+                return
+            try:
+                if not errors:
+                    self.finish(self.results)  # on whichever thread ran the last slab
+            except BaseException as error:
+                errors.append(error)
+            finally:
+                self.fn = self.slabs = self.finish = self.results = None  # free the inputs
+
+        return run
+
+
+_background: dict[str, Any] = {"errors": [], "blas": None}
+
+
+def map_slabs_later(
+    fn: Callable[[int, int], Any],
+    N: int,
+    nb: int,
+    threaded: bool,
+    finish: Callable[[list[Any]], None],
+    result: np.ndarray,
+    tasks: Sequence[Callable[[], Any]] = (),
+) -> None:
+    """``finish(map_slabs(fn, N, nb, threaded, tasks))``, left to the kernel threads if allowed.
+
+    Inside an autograd backward pass (``chainrule._deferred.allowed``), with the thread team
+    available, the slabs become background jobs and this returns at once (after running
+    ``tasks`` on the calling thread): ``result``, the array ``finish`` writes, is marked pending,
+    and the engine flushes before anything reads it. ``finish`` runs on the thread that completes
+    the last slab. Elsewhere this runs at once, exactly as ``map_slabs``.
+    """
+    workers = numba_threads() if threaded else 1
+    poolable = workers > 1 and N > 1 and not _team.in_slabs() and bool(blas_controls())
+    if not (poolable and _deferred.is_allowed()):
+        finish(map_slabs(fn, N, nb, threaded, tasks))
+        return
+    for task in tasks:
+        task()
+    pool = _team.team(workers - 1)
+    if _background["blas"] is None:
+        # background slabs multiply on one core each, as foreground ones do, until the flush
+        _background["blas"] = _single_threaded_blas()
+        _background["blas"].__enter__()
+        _deferred.on_flush(finish_background)
+    later = _Later(fn, _slabs(N, nb, workers), finish)
+    _deferred.mark(result)
+    pool.submit([later.job(i) for i in range(len(later.slabs))])
+
+
+def finish_background() -> None:
+    """Run what is left of the background slabs (the caller helping), then re-raise any error."""
+    pool = _team.current()
+    try:
+        if pool is not None:
+            pool.help_until_idle()
+    finally:
+        hold = _background["blas"]
+        _background["blas"] = None
+        if hold is not None:
+            hold.__exit__(None, None, None)
+    errors, _background["errors"] = _background["errors"], []
+    if errors:
+        raise errors[0]
 
 
 def scratch(name: str, size: int, dtype: np.dtype) -> np.ndarray:

@@ -35,7 +35,14 @@ import numpy as np
 
 from chainrule.kernels._dispatch import jit_serial, use_numba
 from chainrule.kernels._gemm import serial_matmul
-from chainrule.kernels._parallel import Once, map_slabs, resolve, scratch, sum_slab_parts
+from chainrule.kernels._parallel import (
+    Once,
+    map_slabs,
+    map_slabs_later,
+    resolve,
+    scratch,
+    sum_slab_parts,
+)
 from chainrule.kernels.im2col import pad_planes
 from chainrule.kernels.pointwise import relu_images
 
@@ -428,6 +435,7 @@ def winograd4_conv_dw(
     pad: Pad4,
     tasks: Sequence[Callable[[], Any]] = (),
     defer: bool = False,
+    background: bool = False,
 ) -> Callable[[], None] | None:
     """Weight and bias gradients of a 3x3 stride-1 convolution by Winograd F(3x3, 4x4).
 
@@ -440,6 +448,8 @@ def winograd4_conv_dw(
         tasks: further independent work for ``map_slabs`` to overlap with the slabs.
         defer: leave the final (serial) reduction of the slabs' parts undone and return it as
             a call, for the caller to overlap with its next slabs (``map_slabs(tasks=...)``).
+        background: inside a backward pass, leave the whole computation to the kernel threads
+            (``map_slabs_later``): ``dw`` and ``db`` are written later, ``dw`` marked pending.
 
     Returns:
         With ``defer``, the call that writes ``dw`` and adds to ``db``; else None (both done).
@@ -468,15 +478,17 @@ def winograd4_conv_dw(
         v4 = v.reshape(36, groups, Cg, m_ * T).transpose(0, 1, 3, 2)
         return np.matmul(gt.reshape(36, groups, Cog, m_ * T), v4), db_part
 
-    parts = map_slabs(slab, N, nb, numba_path, tasks)
-
-    def finish() -> None:
+    def finish(parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         total = parts[0][0]
         sum_slab_parts(parts, total, db)
         m = total.reshape(36, Co * Cg).astype(np.float64)
         dw[...] = serial_matmul(_GG.T, m).T.reshape(Co, Cg, 3, 3)  # G^T M G for each pair
 
+    if background:
+        map_slabs_later(slab, N, nb, numba_path, finish, dw, tasks)
+        return None
+    parts = map_slabs(slab, N, nb, numba_path, tasks)
     if defer:
-        return finish
-    finish()
+        return lambda: finish(parts)
+    finish(parts)
     return None

@@ -319,7 +319,12 @@ def conv2d_backward(
         u_dx = _winograd_weights(w, groups, H, W, flip=True) if wino_dx else None
         dw_tasks = (u_dx,) if u_dx is not None else ()
         finish = None
-        if dw_tile == 4:
+        if dw_tile == 4 and not need_db:
+            # inside a backward pass the weight gradient may go to the background entirely
+            # (nothing reads it before the walk ends; the bias gradient would be read below)
+            dw4 = dw.reshape(w.shape)
+            winograd4_conv_dw(g, x, dw4, db, pd, dw_tasks, background=True)
+        elif dw_tile == 4:
             defer = wide_dx or wino_dx
             finish = winograd4_conv_dw(g, x, dw.reshape(w.shape), db, pd, dw_tasks, defer)
         elif dw_tile == 2:

@@ -108,27 +108,3 @@ def test_concurrent_callers_share_the_team_and_each_gets_its_results(monkeypatch
         t.join()
     for k in range(4):
         assert results[k] == [(k, n0) for n0 in range(16)]
-
-
-def test_a_closed_team_lets_its_threads_exit():
-    team = _parallel._Team(2)
-    done = []
-    assert team.run(lambda: done.append(1), 2)
-    assert len(done) == 3  # the caller and both helpers
-    team.close()
-    for helper in team.helpers:
-        helper.thread.join(timeout=5)
-        assert not helper.thread.is_alive()
-
-
-def test_a_busy_team_refuses_a_second_job_instead_of_blocking():
-    team = _parallel._Team(1)
-    inner = []
-
-    def job():
-        if threading.current_thread() is threading.main_thread():
-            inner.append(team.run(lambda: None, 1))
-
-    assert team.run(job, 1)
-    assert inner == [False]  # the caller then works alone
-    team.close()
