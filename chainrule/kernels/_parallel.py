@@ -14,6 +14,11 @@ included (it claims slabs like the pool threads instead of waiting for them). Th
 process-wide (``openblas_set_num_threads_local`` of the pthreads builds NumPy ships sets it for
 every thread too), so it is saved, held at one for the duration of the pooled work, and restored;
 concurrent callers are counted so that the last one out restores it.
+
+The threads are the team of ``_team.py``. Besides ``map_slabs`` (a call that returns when its
+slabs are done) there is ``map_slabs_later``: inside an autograd backward pass its slabs become
+background jobs, and the result is finished by ``finish_background`` when the engine flushes
+(``chainrule/_deferred.py``); BLAS stays at one thread until then.
 """
 
 from __future__ import annotations
